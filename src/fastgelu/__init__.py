@@ -1,0 +1,30 @@
+"""fastgelu: fast, accurate GELU and its gradient as NumPy ufuncs.
+
+>>> import numpy as np, fastgelu
+>>> y = fastgelu.gelu(np.linspace(-3, 3, 7))
+
+The functions are real ``numpy.ufunc`` objects, so they take ``out=``, ``where=``,
+``dtype=``, ``casting=``, broadcast, accept any strides, and dispatch through
+``__array_ufunc__`` (Dask, xarray) like ``np.exp``.
+"""
+import os as _os
+
+from ._version import __version__
+from ._ufuncs import gelu, gelu_grad, gelu_tanh, gelu_tanh_grad
+from ._config import get_isa, get_num_threads, set_isa, set_num_threads, show_config
+
+__all__ = [
+    "gelu",
+    "gelu_grad",
+    "gelu_tanh",
+    "gelu_tanh_grad",
+    "show_config",
+    "get_num_threads",
+    "set_num_threads",
+    "get_isa",
+    "set_isa",
+    "__version__",
+]
+
+# FASTGELU_ISA=avx2|avx512|baseline forces a kernel build (e.g. to compare paths).
+set_isa(_os.environ.get("FASTGELU_ISA", "auto") or "auto")

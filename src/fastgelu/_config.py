@@ -1,0 +1,118 @@
+"""Runtime configuration: kernel build (ISA), threads, and what the build is."""
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from typing import Any
+
+from . import _ufuncs
+from ._version import __version__
+
+
+def get_num_threads() -> int:
+    """Return the number of threads fastgelu uses for large arrays.
+
+    This is OpenMP's max-threads setting: it follows ``OMP_NUM_THREADS``,
+    ``threadpoolctl.threadpool_limits`` and :func:`set_num_threads`.
+
+    Returns
+    -------
+    int
+        Number of threads (1 if the build has no OpenMP).
+    """
+    return _ufuncs.get_num_threads()
+
+
+def set_num_threads(n: int) -> None:
+    """Set the number of threads fastgelu uses for large arrays.
+
+    Parameters
+    ----------
+    n : int
+        Number of threads, at least 1. Arrays shorter than the parallel threshold
+        always run on the calling thread. Results do not depend on ``n``.
+
+    Raises
+    ------
+    ValueError
+        If ``n < 1``.
+    """
+    _ufuncs.set_num_threads(int(n))
+
+
+def get_isa() -> str:
+    """Return the name of the kernel build in use: ``"avx512"``, ``"avx2"`` or ``"baseline"``."""
+    return _ufuncs.active_isa()
+
+
+def set_isa(name: str = "auto") -> str:
+    """Choose the kernel build (instruction set) the ufuncs run on.
+
+    Parameters
+    ----------
+    name : str
+        ``"auto"`` (the best this CPU supports), or one of the builds compiled in:
+        ``"avx512"``, ``"avx2"``, ``"baseline"``. Also set at import from the
+        ``FASTGELU_ISA`` environment variable.
+
+    Returns
+    -------
+    str
+        The build now in use.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a known build.
+    RuntimeError
+        If this CPU or this build cannot run it.
+    """
+    _ufuncs.select_isa(name)
+    return get_isa()
+
+
+def config() -> dict[str, Any]:
+    """Return what :func:`show_config` prints, as a dict."""
+    isas = _ufuncs.compiled_isas()
+    return {
+        "version": __version__,
+        "python": sys.version.split()[0],
+        "numpy": __import__("numpy").__version__,
+        "platform": f"{platform.system()} {platform.machine()}",
+        "compiler": _ufuncs.compiler(),
+        "openmp": _ufuncs.openmp_enabled(),
+        "num_threads": get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "isa": get_isa(),
+        "isa_compiled": isas,
+        "isa_supported": [name for name in isas if _ufuncs.cpu_supports(name)],
+        "parallel_threshold": {
+            dt: _ufuncs.get_parallel_threshold(dt) for dt in ("float32", "float64")
+        },
+    }
+
+
+def show_config() -> None:
+    """Print the version, compiler, OpenMP and thread count, and the kernel path in use.
+
+    Examples
+    --------
+    >>> import fastgelu
+    >>> fastgelu.show_config()  # doctest: +SKIP
+    fastgelu 0.1.0
+    ...
+    """
+    c = config()
+    thr = c["parallel_threshold"]
+    lines = [
+        f"fastgelu {c['version']}  (Python {c['python']}, NumPy {c['numpy']}, {c['platform']})",
+        f"  compiler         : {c['compiler']}",
+        f"  OpenMP           : {'on' if c['openmp'] else 'off (serial build)'}",
+        f"  threads          : {c['num_threads']} (cpu_count {c['cpu_count']})",
+        f"  kernel path      : {c['isa']}",
+        f"  builds compiled  : {', '.join(c['isa_compiled'])}",
+        f"  builds this CPU runs: {', '.join(c['isa_supported'])}",
+        f"  threaded above   : {thr['float32']} float32 / {thr['float64']} float64 elements",
+    ]
+    print("\n".join(lines))

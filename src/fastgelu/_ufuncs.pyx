@@ -1,0 +1,264 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False, embedsignature=False
+"""Loops and bindings: NumPy ufunc inner loops over fastgelu's C kernels.
+
+The layers, one job each:
+
+- ``kernels/fg_math.h``: scalar math for one point, branch-free so it vectorizes.
+- ``kernels/fg_array.c``: contiguous array loops over those kernels, compiled once per
+  instruction set; ``kernels/fg_dispatch.c`` picks the build for this CPU at import.
+- this module: the ufunc inner loops. A long contiguous run is split over OpenMP
+  threads (``prange``); a strided run goes through a small stack buffer so that it, too,
+  runs the vectorized array kernel. Everything below the ufunc machinery runs without
+  the GIL and never touches Python objects. The ufunc objects are created here.
+- ``__init__.py``: the thin public API.
+
+NumPy's ufunc machinery does the rest: casting, broadcasting, ``out=``/``where=``,
+byte-swapping and copies for overlapping operands (a loop sees either no overlap or
+``out`` identical to the input, which the kernels allow).
+"""
+cimport numpy as cnp
+from cython.parallel cimport prange
+from libc.string cimport memcpy
+
+from ._docs import UFUNC_DOCS
+
+cnp.import_array()
+cnp.import_ufunc()
+
+ctypedef cnp.npy_intp intp
+
+
+cdef extern from "kernels/fg_openmp.h" nogil:
+    int FG_OPENMP
+    int omp_get_max_threads()
+    void omp_set_num_threads(int)
+
+
+cdef extern from "kernels/fg_dispatch.h" nogil:
+    ctypedef void (*fg_array_f)(const float *x, float *y, Py_ssize_t n) noexcept
+    ctypedef void (*fg_array_d)(const double *x, double *y, Py_ssize_t n) noexcept
+    ctypedef struct fg_unary_kernel:
+        fg_array_f f
+        fg_array_d d
+    enum fg_unary_id:
+        FG_GELU, FG_GELU_GRAD, FG_GELU_TANH, FG_GELU_TANH_GRAD, FG_N_UNARY
+    ctypedef struct fg_isa_table:
+        const char *name
+        fg_unary_kernel unary[<int>FG_N_UNARY]
+    const fg_isa_table *fg_active
+    int fg_select_isa(const char *name)
+    const char *const *fg_compiled_isas(int *count)
+    int fg_cpu_supports(const char *name)
+    const char *fg_compiler()
+
+
+ctypedef fused real:
+    float
+    double
+
+
+# ---------------------------------------------------------------------------------------
+# Threading policy
+# ---------------------------------------------------------------------------------------
+# A contiguous run shorter than this many elements runs on the calling thread: waking the
+# OpenMP team costs a few microseconds, more than the kernel takes on such a run.
+# Measured with benchmarks/threshold.py (the crossover where 2 threads start to win).
+cdef intp parallel_min_float = 1 << 15
+cdef intp parallel_min_double = 1 << 14
+
+# Threads split a run into chunks of whole cache lines (16 floats / 8 doubles; 64 keeps
+# every chunk start 256-byte aligned relative to the array start for either dtype).
+cdef enum:
+    CHUNK_ALIGN = 64
+    # Elements staged per step of the strided path (two stack buffers of 8 KiB at most).
+    STRIDED_BLOCK = 1024
+
+
+cdef inline int threads_for(intp n, intp parallel_min) noexcept nogil:
+    """Threads to use for a contiguous run of n elements (1 below the threshold).
+
+    The OpenMP max-threads setting is the one source of truth, so OMP_NUM_THREADS,
+    threadpoolctl's limits and fastgelu.set_num_threads() all act on the same number.
+    """
+    if n < parallel_min:
+        return 1
+    cdef int t = omp_get_max_threads()
+    return t if t > 1 else 1
+
+
+# ---------------------------------------------------------------------------------------
+# Inner loops
+# ---------------------------------------------------------------------------------------
+cdef inline void call_kernel(const real *x, real *y, intp n, int which) noexcept nogil:
+    """The active ISA's vectorized array kernel for one contiguous run."""
+    if real is float:
+        fg_active.unary[which].f(x, y, n)
+    else:
+        fg_active.unary[which].d(x, y, n)
+
+
+cdef void run_contiguous(const real *x, real *y, intp n, int which) noexcept nogil:
+    cdef int nthreads = threads_for(
+        n, parallel_min_float if real is float else parallel_min_double)
+    if nthreads == 1:
+        call_kernel(x, y, n, which)
+        return
+    # One chunk per thread, each a whole number of cache lines: every element's result
+    # is the same whatever the split, so results are bitwise identical for any thread
+    # count.
+    cdef intp chunk = (n + nthreads - 1) // nthreads
+    chunk = (chunk + CHUNK_ALIGN - 1) // CHUNK_ALIGN * CHUNK_ALIGN
+    cdef intp nchunks = (n + chunk - 1) // chunk
+    cdef intp c, start
+    for c in prange(nchunks, num_threads=nthreads, schedule='static'):
+        start = c * chunk
+        call_kernel(x + start, y + start, min(chunk, n - start), which)
+
+
+cdef void run_strided(char *xp, intp sx, char *yp, intp sy, intp n,
+                      int which, real *xbuf, real *ybuf) noexcept nogil:
+    """Gather a block into xbuf, run the array kernel, scatter from ybuf; repeat."""
+    cdef intp i, m
+    cdef const real *src
+    cdef real *dst
+    while n > 0:
+        m = min(n, <intp>STRIDED_BLOCK)
+        if sx == sizeof(real):
+            src = <const real *>xp
+        else:
+            for i in range(m):
+                memcpy(&xbuf[i], xp + i * sx, sizeof(real))
+            src = xbuf
+        dst = <real *>yp if sy == sizeof(real) else ybuf
+        call_kernel(src, dst, m, which)
+        if dst == ybuf:
+            for i in range(m):
+                memcpy(yp + i * sy, &ybuf[i], sizeof(real))
+        xp += m * sx
+        yp += m * sy
+        n -= m
+
+
+cdef inline void unary_loop(char **args, intp n, intp *steps, int which,
+                            real *xbuf, real *ybuf) noexcept nogil:
+    if steps[0] == sizeof(real) and steps[1] == sizeof(real):
+        run_contiguous(<const real *>args[0], <real *>args[1], n, which)
+    else:
+        # memcpy element access: NumPy may hand us unaligned data (e.g. from a
+        # packed structured array).
+        run_strided(args[0], steps[0], args[1], steps[1], n, which, xbuf, ybuf)
+
+
+# The ufunc loop signature is fixed by NumPy, so the two dtype loops are thin wrappers
+# that give the fused implementation its element type; `data` carries the kernel id.
+cdef void unary_loop_float(char **args, intp *dims, intp *steps, void *data) noexcept nogil:
+    cdef float xbuf[STRIDED_BLOCK]
+    cdef float ybuf[STRIDED_BLOCK]
+    unary_loop(args, dims[0], steps, <int><Py_ssize_t>data, xbuf, ybuf)
+
+
+cdef void unary_loop_double(char **args, intp *dims, intp *steps, void *data) noexcept nogil:
+    cdef double xbuf[STRIDED_BLOCK]
+    cdef double ybuf[STRIDED_BLOCK]
+    unary_loop(args, dims[0], steps, <int><Py_ssize_t>data, xbuf, ybuf)
+
+
+# ---------------------------------------------------------------------------------------
+# Ufunc registration
+# ---------------------------------------------------------------------------------------
+# NumPy keeps pointers to these arrays for the life of the ufuncs: module-level storage.
+cdef cnp.PyUFuncGenericFunction unary_loops[2]
+unary_loops[0] = <cnp.PyUFuncGenericFunction>unary_loop_float
+unary_loops[1] = <cnp.PyUFuncGenericFunction>unary_loop_double
+# Loop order matters: NumPy takes the first loop the inputs cast to safely, so float16
+# and small integers run in float32 and int32/int64 in float64, as with np.exp.
+cdef char unary_types[4]
+unary_types[:] = [cnp.NPY_FLOAT, cnp.NPY_FLOAT, cnp.NPY_DOUBLE, cnp.NPY_DOUBLE]
+cdef void *unary_data[FG_N_UNARY][2]
+_ufunc_strings = []   # NumPy keeps the name and doc pointers: keep their bytes alive
+
+
+cdef object make_unary_ufunc(int which, str name):
+    unary_data[which][0] = <void *><Py_ssize_t>which
+    unary_data[which][1] = <void *><Py_ssize_t>which
+    name_bytes = name.encode()
+    doc = UFUNC_DOCS[name].encode()
+    _ufunc_strings.extend([name_bytes, doc])
+    return cnp.PyUFunc_FromFuncAndData(
+        unary_loops, unary_data[which], unary_types, 2, 1, 1,
+        cnp.PyUFunc_None, name_bytes, doc, 0)
+
+
+gelu = make_unary_ufunc(FG_GELU, "gelu")
+gelu_grad = make_unary_ufunc(FG_GELU_GRAD, "gelu_grad")
+gelu_tanh = make_unary_ufunc(FG_GELU_TANH, "gelu_tanh")
+gelu_tanh_grad = make_unary_ufunc(FG_GELU_TANH_GRAD, "gelu_tanh_grad")
+
+
+# ---------------------------------------------------------------------------------------
+# Runtime configuration (wrapped by the public API in __init__.py / _config.py)
+# ---------------------------------------------------------------------------------------
+def get_num_threads():
+    """OpenMP's current max-threads setting (1 in a build without OpenMP)."""
+    return omp_get_max_threads()
+
+
+def set_num_threads(int n):
+    """Set OpenMP's max-threads for this thread (and so for fastgelu's calls)."""
+    if n < 1:
+        raise ValueError(f"number of threads must be >= 1, got {n}")
+    omp_set_num_threads(n)
+
+
+def openmp_enabled():
+    """True if the extension was compiled with OpenMP."""
+    return bool(FG_OPENMP)
+
+
+def compiler():
+    """The compiler that built the kernels."""
+    return fg_compiler().decode()
+
+
+def compiled_isas():
+    """Names of the ISA builds compiled in, best first."""
+    cdef int count = 0
+    cdef const char *const *names = fg_compiled_isas(&count)
+    return [names[i].decode() for i in range(count)]
+
+
+def cpu_supports(str name):
+    """Whether this CPU can run the named ISA build."""
+    return bool(fg_cpu_supports(name.encode()))
+
+
+def active_isa():
+    """The ISA build the ufuncs run now."""
+    return fg_active.name.decode()
+
+
+def select_isa(str name):
+    """Run the ufuncs on the named ISA build ("auto" for the best this CPU supports)."""
+    cdef int status = fg_select_isa(name.encode())
+    if status == -1:
+        raise ValueError(
+            f"unknown ISA {name!r}; choose 'auto' or one of {compiled_isas()}")
+    if status == -2:
+        raise RuntimeError(f"ISA {name!r} is not supported by this CPU or this build")
+
+
+def get_parallel_threshold(dtype):
+    """Shortest contiguous run (elements) that is split over threads, for a dtype."""
+    return parallel_min_float if dtype == "float32" else parallel_min_double
+
+
+def set_parallel_threshold(dtype, intp n):
+    """Change the threading threshold (for tests and the threshold benchmark)."""
+    global parallel_min_float, parallel_min_double
+    if n < 1:
+        raise ValueError("threshold must be >= 1")
+    if dtype == "float32":
+        parallel_min_float = n
+    else:
+        parallel_min_double = n
