@@ -13,8 +13,9 @@ from ._version import __version__
 def get_num_threads() -> int:
     """Return the number of threads fastgelu uses for large arrays.
 
-    This is OpenMP's max-threads setting: it follows ``OMP_NUM_THREADS``,
-    ``threadpoolctl.threadpool_limits`` and :func:`set_num_threads`.
+    This is OpenMP's max-threads setting of the calling thread (which follows
+    ``OMP_NUM_THREADS`` and ``threadpoolctl.threadpool_limits``), capped by
+    :func:`set_num_threads`.
 
     Returns
     -------
@@ -30,8 +31,10 @@ def set_num_threads(n: int) -> None:
     Parameters
     ----------
     n : int
-        Number of threads, at least 1. Arrays shorter than the parallel threshold
-        always run on the calling thread. Results do not depend on ``n``.
+        Number of threads, at least 1. It caps calls from every Python thread; in the
+        calling thread it also sets OpenMP's max-threads (``omp_set_num_threads``).
+        Arrays shorter than the parallel threshold always run on the calling thread.
+        Results do not depend on ``n``.
 
     Raises
     ------

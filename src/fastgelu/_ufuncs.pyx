@@ -27,6 +27,8 @@ from ._kernels cimport (
     omp_get_max_threads, omp_set_num_threads,
 )
 
+import numpy as np
+
 from ._docs import UFUNC_DOCS
 
 cnp.import_array()
@@ -57,15 +59,22 @@ cdef enum:
     STRIDED_BLOCK = 1024
 
 
+# fastgelu.set_num_threads(): 0 = not set. OpenMP keeps its max-threads setting per
+# thread, so this process-wide cap is what makes the setting hold in every thread.
+cdef int requested_threads = 0
+
+
 cdef inline int threads_for(intp n, intp parallel_min) noexcept nogil:
     """Threads to use for a contiguous run of n elements (1 below the threshold).
 
-    The OpenMP max-threads setting is the one source of truth, so OMP_NUM_THREADS,
-    threadpoolctl's limits and fastgelu.set_num_threads() all act on the same number.
+    OpenMP's max-threads setting of the calling thread is the base, so OMP_NUM_THREADS
+    and threadpoolctl's limits hold; fastgelu.set_num_threads() caps it everywhere.
     """
     if n < parallel_min:
         return 1
     cdef int t = omp_get_max_threads()
+    if 0 < requested_threads < t:
+        t = requested_threads
     return t if t > 1 else 1
 
 
@@ -182,14 +191,18 @@ gelu_tanh_grad = make_unary_ufunc(FG_GELU_TANH_GRAD, "gelu_tanh_grad")
 # Runtime configuration (wrapped by the public API in __init__.py / _config.py)
 # ---------------------------------------------------------------------------------------
 def get_num_threads():
-    """OpenMP's current max-threads setting (1 in a build without OpenMP)."""
-    return omp_get_max_threads()
+    """Threads a large call from this thread uses (1 in a build without OpenMP)."""
+    cdef int t = omp_get_max_threads()
+    return requested_threads if 0 < requested_threads < t else t
 
 
 def set_num_threads(int n):
-    """Set OpenMP's max-threads for this thread (and so for fastgelu's calls)."""
+    """Cap fastgelu's threads in every thread; in the calling thread also set OpenMP's
+    max-threads to n (so n may exceed OMP_NUM_THREADS there, as with omp_set_num_threads)."""
+    global requested_threads
     if n < 1:
         raise ValueError(f"number of threads must be >= 1, got {n}")
+    requested_threads = n
     omp_set_num_threads(n)
 
 
@@ -230,9 +243,16 @@ def select_isa(str name):
         raise RuntimeError(f"ISA {name!r} is not supported by this CPU or this build")
 
 
+cdef str threshold_dtype(dtype):
+    name = np.dtype(dtype).name
+    if name not in ("float32", "float64"):
+        raise ValueError(f"the parallel threshold is per float32/float64 loop, not {name}")
+    return name
+
+
 def get_parallel_threshold(dtype):
     """Shortest contiguous run (elements) that is split over threads, for a dtype."""
-    return parallel_min_float if dtype == "float32" else parallel_min_double
+    return parallel_min_float if threshold_dtype(dtype) == "float32" else parallel_min_double
 
 
 def set_parallel_threshold(dtype, intp n):
@@ -240,7 +260,7 @@ def set_parallel_threshold(dtype, intp n):
     global parallel_min_float, parallel_min_double
     if n < 1:
         raise ValueError("threshold must be >= 1")
-    if dtype == "float32":
+    if threshold_dtype(dtype) == "float32":
         parallel_min_float = n
     else:
         parallel_min_double = n
