@@ -37,6 +37,16 @@ cnp.import_ufunc()
 ctypedef cnp.npy_intp intp
 
 
+cdef extern from "<fenv.h>" nogil:
+    int FE_DIVBYZERO, FE_OVERFLOW, FE_UNDERFLOW, FE_INVALID
+    int fetestexcept(int)
+    int feclearexcept(int)
+    int feraiseexcept(int)
+
+# The flags NumPy turns into warnings/errors (np.errstate).
+cdef int FP_REPORTED = FE_DIVBYZERO | FE_OVERFLOW | FE_UNDERFLOW | FE_INVALID
+
+
 ctypedef fused real:
     float
     double
@@ -102,9 +112,18 @@ cdef void run_contiguous(const real *x, real *y, intp n, int which) noexcept nog
     chunk = (chunk + CHUNK_ALIGN - 1) // CHUNK_ALIGN * CHUNK_ALIGN
     cdef intp nchunks = (n + chunk - 1) // chunk
     cdef intp c, start
+    # Floating-point status flags are per thread, and NumPy reads only the calling
+    # thread's after the loop: gather every chunk's flags and raise them here, so that
+    # np.errstate sees the same thing whatever the thread count. Flags already set by
+    # earlier loop calls of this ufunc call are kept (NumPy checks once at the end).
+    cdef int flags = fetestexcept(FP_REPORTED)
     for c in prange(nchunks, num_threads=nthreads, schedule='static'):
         start = c * chunk
+        feclearexcept(FP_REPORTED)
         call_kernel(x + start, y + start, min(chunk, n - start), which)
+        flags |= fetestexcept(FP_REPORTED)
+    if flags:
+        feraiseexcept(flags)
 
 
 cdef void run_strided(char *xp, intp sx, char *yp, intp sy, intp n,
