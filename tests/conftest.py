@@ -1,0 +1,68 @@
+"""Shared fixtures: the ISA builds, thread/threshold restoration, the ufuncs by name."""
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # tests/reference.py
+
+import fastgelu  # noqa: E402
+from fastgelu import _ufuncs  # noqa: E402
+from reference import FUNC_NAMES  # noqa: E402
+
+UFUNCS = {name: getattr(fastgelu, name) for name in FUNC_NAMES}
+DTYPES = (np.float32, np.float64)
+
+
+@pytest.fixture(params=FUNC_NAMES)
+def name(request):
+    """Each of the four functions, by name."""
+    return request.param
+
+
+@pytest.fixture
+def ufunc(name):
+    return UFUNCS[name]
+
+
+@pytest.fixture(params=DTYPES, ids=lambda d: np.dtype(d).name)
+def dtype(request):
+    return np.dtype(request.param)
+
+
+@pytest.fixture(params=_ufuncs.compiled_isas())
+def isa(request):
+    """Run the test on each ISA build compiled in; skip those this CPU cannot run."""
+    name = request.param
+    if not _ufuncs.cpu_supports(name):
+        pytest.skip(f"this CPU does not support the {name!r} build")
+    previous = fastgelu.get_isa()
+    assert fastgelu.set_isa(name) == name
+    try:
+        yield name
+    finally:
+        fastgelu.set_isa(previous)
+
+
+@pytest.fixture
+def restore_threading():
+    """Restore the thread count and the parallel thresholds after the test."""
+    threads = fastgelu.get_num_threads()
+    thresholds = {dt: _ufuncs.get_parallel_threshold(dt) for dt in ("float32", "float64")}
+    try:
+        yield
+    finally:
+        fastgelu.set_num_threads(threads)
+        for dt, n in thresholds.items():
+            _ufuncs.set_parallel_threshold(dt, n)
+
+
+@pytest.fixture
+def single_thread(restore_threading):
+    """One thread: floating-point flags raised on OpenMP worker threads never reach
+    NumPy's check on the calling thread, so FP-warning tests run serially."""
+    fastgelu.set_num_threads(1)
+    yield
