@@ -1,0 +1,87 @@
+"""Fixtures for the benchmark suite: pinned thread count, implementations, Melem/s summary.
+
+The thread count is pinned (fastgelu and PyTorch) for every benchmark module, to
+``FASTGELU_BENCH_THREADS`` (default 2), through the libraries' APIs rather than the
+environment, and restored afterwards so the rest of a test session is unaffected.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+import fastgelu
+from fastgelu import _bench
+
+BENCH_THREADS = int(os.environ.get("FASTGELU_BENCH_THREADS", "2"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def pinned_threads():
+    """fastgelu (and PyTorch, once loaded) run on BENCH_THREADS threads in this module."""
+    old = fastgelu.get_num_threads()
+    torch = sys.modules.get("torch")
+    old_torch = torch.get_num_threads() if torch is not None else None
+    fastgelu.set_num_threads(BENCH_THREADS)
+    if torch is not None:
+        torch.set_num_threads(BENCH_THREADS)
+    yield BENCH_THREADS
+    fastgelu.set_num_threads(old)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(old_torch if old_torch is not None else old)
+
+
+@pytest.fixture(scope="session")
+def get_impl():
+    """get_impl(name, kind) -> fn(x, out); skips the test if it cannot run here."""
+    cache: dict[str, _bench.Impl | str] = {}
+
+    def get(name: str, kind: str):
+        if name == "torch":
+            pytest.importorskip("torch")
+        if name not in cache:
+            try:
+                cache[name] = _bench.make_impl(name, BENCH_THREADS)
+            except _bench.Unavailable as e:
+                cache[name] = str(e)
+        impl = cache[name]
+        if isinstance(impl, str):
+            pytest.skip(impl)
+        try:
+            return impl.get(kind)
+        except _bench.Unavailable as e:
+            pytest.skip(str(e))
+
+    return get
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """After a timed run, the same figures as a Melem/s table with fastgelu's ratios."""
+    session = getattr(config, "_benchmarksession", None)
+    benches = getattr(session, "benchmarks", None) if session is not None else None
+    if not benches or getattr(session, "disabled", False):
+        return
+    rows: dict[tuple, dict] = {}
+    try:
+        for b in benches:
+            info = b.extra_info
+            if not {"impl", "func", "dtype", "n"} <= info.keys() or not b.stats:
+                continue
+            key = (info["dtype"], info["n"], info["func"])
+            row = rows.setdefault(key, {"dtype": info["dtype"], "n": info["n"],
+                                        "kind": info["func"],
+                                        "threads": info.get("threads"), "melem_s": {}})
+            row["melem_s"][info["impl"]] = info["n"] / b.stats.median / 1e6
+    except Exception as e:  # private pytest-benchmark API: never fail the run over it
+        terminalreporter.write_line(f"(no Melem/s summary: {e!r})")
+        return
+    if rows:
+        order = {k: i for i, k in enumerate(_bench.KINDS)}
+        ordered = sorted(rows.values(), key=lambda r: (r["dtype"], r["n"], order[r["kind"]]))
+        terminalreporter.write_sep("-", "throughput (Melem/s, from the medians above)")
+        terminalreporter.write_line(_bench.format_table(ordered))
+        warning = _bench.load_warning(0.2)
+        if warning:
+            terminalreporter.write_line(warning + " (at the end of the run)")

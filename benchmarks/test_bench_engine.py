@@ -1,0 +1,118 @@
+"""Quick checks of the benchmark tooling itself: engine, CLI, threshold.py, plot.py.
+
+Not benchmarks (pytest-benchmark's --benchmark-only skips them); a few seconds in all.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastgelu
+from fastgelu import _bench
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TINY = ["--min-time", "0.002", "--repeat", "1"]
+
+
+def run_py(*args, timeout=120):
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=HERE)
+
+
+@pytest.mark.parametrize("dtype", _bench.DTYPES)
+def test_check_tells_the_functions_apart(dtype):
+    """The tolerance is loose for peers but catches a benchmark of the wrong function."""
+    x = _bench.make_input(5000, dtype)
+    for kind in _bench.KINDS:
+        assert _bench.check(kind, x, getattr(fastgelu, kind)(x)) is None, kind
+        for other in _bench.KINDS:
+            if other != kind:
+                assert _bench.check(kind, x, getattr(fastgelu, other)(x)) is not None
+    assert _bench.check("gelu", x, fastgelu.gelu(x).astype(np.float16)) is not None
+    assert _bench.check("gelu", x, np.full_like(x, np.nan)) is not None
+    if dtype == "float64":  # float32 precision in a float64 result is caught too
+        assert _bench.check("gelu", x, fastgelu.gelu(x.astype(np.float32)).astype(x.dtype))
+
+
+def test_run_and_table():
+    rows = _bench.run(sizes=[100, 3000], dtypes=["float32"], kinds=["gelu", "gelu_grad"],
+                      impls=["fastgelu", "numpy", "copy"], min_time=0.002, repeat=1)
+    assert [(r["n"], r["kind"]) for r in rows] == [(100, "gelu"), (100, "gelu_grad"),
+                                                   (3000, "gelu"), (3000, "gelu_grad")]
+    for r in rows:
+        assert not r["wrong"], r["wrong"]
+        assert r["melem_s"]["fastgelu"] > 0 and r["melem_s"]["copy"] > 0
+    table = _bench.format_table(rows, ["fastgelu", "numpy", "copy"])
+    assert "fg/numpy" in table and "fg/copy" in table and "fg/torch" not in table
+
+
+def test_engine_without_optional_peers():
+    """_bench imports and runs with neither SciPy nor PyTorch."""
+    code = (
+        "import sys; sys.modules['torch'] = None; sys.modules['scipy'] = None\n"
+        "from fastgelu import _bench\n"
+        "rows = _bench.run(sizes=[1000], dtypes=['float64'], min_time=0.001, repeat=1)\n"
+        "r = {x['kind']: x for x in rows}\n"
+        "assert set(r['gelu']['melem_s']) == {'fastgelu', 'copy'}, r['gelu']\n"
+        "assert set(r['gelu_tanh']['melem_s']) == {'fastgelu', 'numpy', 'copy'}\n"
+        "assert 'torch' in r['gelu']['skipped'] and 'numpy' in r['gelu']['skipped']\n"
+        "print(_bench.format_table(rows))\n"
+    )
+    p = run_py("-c", code)
+    assert p.returncode == 0, p.stderr
+    assert "torch skipped" in p.stdout
+
+
+def test_cli_bench_and_json(tmp_path):
+    out = tmp_path / "run.json"
+    p = run_py("-m", "fastgelu", "bench", "--sizes", "1e3,2^12", "--dtype", "float32",
+               "--kinds", "gelu", "--impls", "fastgelu,numpy,copy", "--threads", "2",
+               "--json", str(out), *TINY)
+    assert p.returncode == 0, p.stderr
+    assert "fg/numpy" in p.stdout and "2^12" in p.stdout
+    data = json.loads(out.read_text())
+    assert data["meta"]["fastgelu"]["version"] == fastgelu.__version__
+    assert [r["n"] for r in data["rows"]] == [1000, 4096]
+
+
+def test_cli_info():
+    p = run_py("-m", "fastgelu", "info")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith(f"fastgelu {fastgelu.__version__}")
+
+
+@pytest.mark.parametrize("argv", [["--bogus"], ["bench", "--sizes", "1e3,x"],
+                                  ["bench", "--kinds", "relu"], ["bench", "--threads", "0"],
+                                  ["bench", "--dtype", "int8"], ["nosuchcommand"]])
+def test_cli_usage_errors(argv):
+    p = run_py("-m", "fastgelu", *argv)
+    assert p.returncode == 2
+    assert "usage:" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_threshold_script(tmp_path):
+    out = tmp_path / "thr.json"
+    p = run_py("threshold.py", "--dtypes", "float32", "--kinds", "gelu", "--min-exp", "10",
+               "--max-exp", "11", "--rounds", "1", "--json", str(out), *TINY)
+    assert p.returncode == 0, p.stderr
+    assert "crossover" in p.stdout
+    assert "parallel_min_float" in p.stdout or "keep threads off" in p.stdout
+    data = json.loads(out.read_text())
+    assert [r["n"] for r in data["results"]["float32"]["gelu"]] == [1024, 2048]
+
+
+def test_plot_script(tmp_path):
+    pytest.importorskip("matplotlib")
+    rows = _bench.run(sizes=[100, 1000], dtypes=list(_bench.DTYPES), kinds=["gelu"],
+                      impls=["fastgelu", "copy"], min_time=0.001, repeat=1)
+    src = tmp_path / "rows.json"
+    _bench.save_json(rows, str(src))
+    png = tmp_path / "t.png"
+    p = run_py("plot.py", "--json", str(src), "--out", str(png))
+    assert p.returncode == 0, p.stderr
+    assert png.stat().st_size > 1000

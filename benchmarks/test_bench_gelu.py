@@ -1,0 +1,70 @@
+"""pytest-benchmark suite: fastgelu next to NumPy, PyTorch and np.copyto.
+
+    python -m pytest benchmarks --benchmark-only -p no:cacheprovider           # all of it
+    python -m pytest benchmarks --benchmark-only -k "gelu-float32 and 1e+06"   # a subset
+    python -m pytest benchmarks --benchmark-disable                            # smoke test
+
+Groups are function x dtype x size (``gelu-float32-1e+06``), so pytest-benchmark's
+table puts the implementations of one case side by side; a Melem/s table with
+fastgelu's ratios follows it (benchmarks/conftest.py). Every benchmark also checks
+the output of the call it timed against a float64 reference (a few thousand points,
+at a loose tolerance), so a benchmark that measures a wrong path fails. With
+``--benchmark-disable`` each case runs once: that is the smoke test of the normal
+test run. Threads: 2 (FASTGELU_BENCH_THREADS), for fastgelu and PyTorch alike.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+from fastgelu import _bench
+
+SIZES = [10**k for k in range(2, 8)]  # 1e2 .. 1e7
+DTYPES = list(_bench.DTYPES)
+FUNCS = list(_bench.KINDS)
+IMPLS = list(_bench.IMPLS)
+
+# Outer loops dtype and size, so that the (large) cached inputs are reused by the
+# consecutive tests that need them and dropped afterwards.
+CASES = [
+    pytest.param(func, dtype, n, impl, id=f"{func}-{dtype}-{n:.0e}-{impl}")
+    for dtype in DTYPES
+    for n in SIZES
+    for func in FUNCS
+    for impl in IMPLS
+]
+
+
+@functools.lru_cache(maxsize=2)
+def arrays(dtype: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(x, out) for one dtype and size: x = 3*N(0,1), fixed seed; out is reused."""
+    x = _bench.make_input(n, dtype)
+    return x, np.empty_like(x)
+
+
+@functools.lru_cache(maxsize=None)
+def expected(func: str, dtype: str, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(indices checked, x there, reference there): computed once per (func, dtype, n)."""
+    x, _ = arrays(dtype, n)
+    idx = _bench.check_indices(n)
+    xs = x[idx].copy()
+    return idx, xs, _bench.reference(func, xs)
+
+
+@pytest.mark.parametrize("func,dtype,n,impl", CASES)
+def test_throughput(benchmark, get_impl, pinned_threads, func, dtype, n, impl):
+    fn = get_impl(impl, func)  # skips if this implementation can't run here
+    x, out = arrays(dtype, n)
+    idx, xs, ref = expected(func, dtype, n)
+    out.fill(np.nan)  # a path that doesn't write out can't pass on stale results
+
+    benchmark.group = f"{func}-{dtype}-{n:.0e}"
+    benchmark.extra_info.update(impl=impl, func=func, dtype=dtype, n=n,
+                                threads=pinned_threads)
+    result = benchmark(fn, x, out)
+
+    assert np.array_equal(x[idx], xs), f"{impl} modified its input"
+    problem = _bench.check("copy" if impl == "copy" else func, x, result, ref, idx)
+    assert problem is None, f"{impl}: {problem}"

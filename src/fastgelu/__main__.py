@@ -1,0 +1,218 @@
+"""Command line: ``python -m fastgelu [info | bench ...]``.
+
+    python -m fastgelu            build/config summary, then a short side-by-side benchmark
+    python -m fastgelu info       build/config summary only
+    python -m fastgelu bench      benchmark (see ``python -m fastgelu bench --help``)
+
+Each subcommand is a function taking the parsed arguments and returning an exit status;
+new subcommands are added in ``build_parser()``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Callable, Sequence
+
+from . import __version__
+
+#: The short benchmark shown by a bare ``python -m fastgelu`` (a few seconds).
+QUICK = {"sizes": [1_000, 100_000, 1_000_000], "kinds": ["gelu", "gelu_grad"],
+         "min_time": 0.04, "repeat": 5}
+
+
+# ---------------------------------------------------------------------------------------
+# Argument types: a bad value becomes an argparse usage error, not a traceback
+# ---------------------------------------------------------------------------------------
+def _csv(convert: Callable[[str], object], what: str) -> Callable[[str], list]:
+    def parse(text: str) -> list:
+        items = [s.strip() for s in text.split(",") if s.strip()]
+        if not items:
+            raise argparse.ArgumentTypeError(f"empty list of {what}")
+        return [convert(s) for s in items]
+
+    parse.__name__ = what  # argparse names the type in its error message
+    return parse
+
+
+def _size(text: str) -> int:
+    """'1e6', '1000000', '2^20', '1<<20' -> int >= 1."""
+    try:
+        if "^" in text:
+            base, exp = text.split("^")
+            n = int(base) ** int(exp)
+        elif "<<" in text:
+            base, shift = text.split("<<")
+            n = int(base) << int(shift)
+        else:
+            f = float(text)
+            n = int(f)
+            if n != f:
+                raise ValueError
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (use e.g. 1e6 or 2^20)") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"size must be >= 1, got {text!r}")
+    return n
+
+
+def _choice(allowed: Sequence[str], what: str, aliases: dict[str, str] | None = None):
+    def parse(text: str) -> str:
+        text = (aliases or {}).get(text, text)
+        if text not in allowed:
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} {text!r}; choose from {', '.join(allowed)}")
+        return text
+
+    return parse
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {n}")
+    return n
+
+
+def _positive_float(text: str) -> float:
+    try:
+        f = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not f > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+    return f
+
+
+# ---------------------------------------------------------------------------------------
+# Subcommands
+# ---------------------------------------------------------------------------------------
+def cmd_info(args: argparse.Namespace) -> int:
+    from ._config import show_config
+
+    show_config()
+    return 0
+
+
+def _expand_all(values: list[str], everything: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for v in values:
+        for item in (everything if v == "all" else [v]):
+            if item not in out:
+                out.append(item)
+    return out
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from . import _bench
+
+    kinds = _expand_all(args.kinds, _bench.KINDS)
+    impls = _expand_all(args.impls, _bench.IMPLS)
+    dtypes = _expand_all(args.dtype, _bench.DTYPES)
+    warning = _bench.load_warning()
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
+    progress = None
+    if args.progress:
+        print(_bench._header(impls), flush=True)
+        progress = lambda line: print(line, flush=True)  # noqa: E731
+    rows = _bench.run(sizes=args.sizes, dtypes=dtypes, kinds=kinds, impls=impls,
+                      threads=args.threads, min_time=args.min_time, repeat=args.repeat,
+                      rounds=args.rounds, verify=not args.no_check, progress=progress)
+    if progress is not None:
+        print()
+    print(_bench.format_table(rows, impls))
+    warning = _bench.load_warning(0.2)
+    if warning:
+        print(warning + " (at the end of the run)", file=sys.stderr)
+    if args.json:
+        _bench.save_json(rows, args.json)
+        print(f"wrote {args.json}")
+    return 1 if any(r["wrong"].get("fastgelu") for r in rows) else 0
+
+
+def cmd_default(args: argparse.Namespace) -> int:
+    cmd_info(args)
+    print()
+    parser = build_parser()
+    quick = parser.parse_args(["bench"])
+    quick.sizes, quick.kinds = QUICK["sizes"], QUICK["kinds"]
+    quick.min_time, quick.repeat = QUICK["min_time"], QUICK["repeat"]
+    print("Quick side-by-side benchmark (python -m fastgelu bench --help for more):")
+    return cmd_bench(quick)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import _bench
+
+    ap = argparse.ArgumentParser(
+        prog="python -m fastgelu",
+        description="fastgelu: build information and side-by-side benchmarks. "
+                    "With no command: info, then a short benchmark.")
+    ap.add_argument("--version", action="version", version=f"fastgelu {__version__}")
+    ap.set_defaults(func=cmd_default)
+    sub = ap.add_subparsers(dest="command", metavar="command")
+
+    p = sub.add_parser("info", help="print the build and runtime configuration",
+                       description="Print version, compiler, OpenMP, threads and kernel path.")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser(
+        "bench", help="throughput of fastgelu next to NumPy, PyTorch and np.copyto",
+        description="Throughput (Melem/s, median of repeats) of fastgelu and its peers on "
+                    "x = 3*N(0,1), with fastgelu's ratio to each, measured in one run. "
+                    "Peers that are not installed are skipped.")
+    p.add_argument("--sizes", type=_csv(_size, "sizes"), default=[1_000, 100_000, 1_000_000],
+                   help="comma-separated element counts, e.g. 1e3,1e5,2^20 (default: 1e3,1e5,1e6)")
+    p.add_argument("--dtype", type=_csv(_choice(_bench.DTYPES + ("all",), "dtype",
+                                                {"f4": "float32", "f8": "float64",
+                                                 "single": "float32", "double": "float64"}),
+                                        "dtypes"),
+                   default=list(_bench.DTYPES), metavar="DTYPES",
+                   help="float32, float64 or both, comma-separated (default: both)")
+    p.add_argument("--kinds", type=_csv(_choice(_bench.KINDS + ("all",), "kind"), "kinds"),
+                   default=list(_bench.KINDS), metavar="KINDS",
+                   help=f"functions, comma-separated, from {', '.join(_bench.KINDS)} "
+                        "or 'all' (default: all)")
+    p.add_argument("--impls", type=_csv(_choice(_bench.IMPLS + ("all",), "implementation"),
+                                        "implementations"),
+                   default=list(_bench.IMPLS), metavar="IMPLS",
+                   help=f"implementations, from {', '.join(_bench.IMPLS)} (default: all)")
+    p.add_argument("--threads", type=_positive_int, default=None,
+                   help="threads for fastgelu and PyTorch (default: fastgelu's current "
+                        f"setting, {os.environ.get('OMP_NUM_THREADS') or 'OpenMP default'})")
+    p.add_argument("--min-time", type=_positive_float, default=0.25, metavar="SECONDS",
+                   help="time spent per figure, about (default: %(default)s)")
+    p.add_argument("--repeat", type=_positive_int, default=7,
+                   help="timed batches per figure; the median is reported (default: %(default)s)")
+    p.add_argument("--rounds", type=_positive_int, default=1,
+                   help="time the implementations round-robin this many times and keep "
+                        "each one's best (robust to bursts of load; default: %(default)s)")
+    p.add_argument("--json", metavar="FILE", help="also write the figures to FILE "
+                   "(benchmarks/plot.py --json FILE draws them)")
+    p.add_argument("--no-check", action="store_true",
+                   help="skip the correctness check run before timing each implementation")
+    p.add_argument("--progress", action="store_true", help="print each row as it is measured")
+    p.set_defaults(func=cmd_bench)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # python -m fastgelu | head
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 141
+
+
+if __name__ == "__main__":
+    sys.exit(main())
