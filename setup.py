@@ -132,7 +132,12 @@ extensions = [
         sources=["src/fastgelu/_ufuncs.pyx", os.path.join(KERNELS, "fg_dispatch.c")],
         include_dirs=[np.get_include(), "src/fastgelu"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        depends=[os.path.join(KERNELS, h) for h in ("fg_dispatch.h", "fg_openmp.h")],
+        # The per-ISA objects are linked in as extra_objects, which build_ext does not
+        # track: list their sources here so that editing a kernel relinks the module.
+        depends=[
+            os.path.join(KERNELS, f)
+            for f in ("fg_dispatch.h", "fg_openmp.h", "fg_math.h", "fg_coeffs.h", "fg_array.c")
+        ],
     )
 ]
 
