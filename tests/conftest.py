@@ -62,7 +62,6 @@ def restore_threading():
 
 @pytest.fixture
 def single_thread(restore_threading):
-    """One thread: floating-point flags raised on OpenMP worker threads never reach
-    NumPy's check on the calling thread, so FP-warning tests run serially."""
+    """One thread (the FP-flag tests compare this with the threaded path)."""
     fastgelu.set_num_threads(1)
     yield
