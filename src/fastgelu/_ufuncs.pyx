@@ -56,10 +56,12 @@ ctypedef fused real:
 # Threading policy
 # ---------------------------------------------------------------------------------------
 # A contiguous run shorter than this many elements runs on the calling thread: waking the
-# OpenMP team costs a few microseconds, more than the kernel takes on such a run.
-# Measured with benchmarks/threshold.py (the crossover where 2 threads start to win).
-cdef intp parallel_min_float = 1 << 15
-cdef intp parallel_min_double = 1 << 14
+# OpenMP team costs ~1.7 us a call (back to back; far more after the team has slept),
+# more than the kernel takes on a shorter run. benchmarks/threshold.py measured where 2
+# threads start to win by 10% (AVX-512, 2 cores): 2^12..2^13 float32 elements, <= 2^10
+# float64 ones (the float64 kernels are ~4x slower); float64 keeps a 2x margin.
+cdef intp parallel_min_float = 1 << 13
+cdef intp parallel_min_double = 1 << 11
 
 # Threads split a run into chunks of whole cache lines (16 floats / 8 doubles; 64 keeps
 # every chunk start 256-byte aligned relative to the array start for either dtype).
