@@ -67,24 +67,23 @@ def _choice(allowed: Sequence[str], what: str, aliases: dict[str, str] | None = 
     return parse
 
 
-def _positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {n}")
-    return n
+def _positive(convert: Callable[[str], float], what: str, strict: bool):
+    """An argparse type: convert, then require > 0 (strict) or >= 1."""
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        if not (value > 0 if strict else value >= 1):
+            raise argparse.ArgumentTypeError(f"must be {'> 0' if strict else '>= 1'}, got {text!r}")
+        return value
+
+    parse.__name__ = what
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    try:
-        f = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not f > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
-    return f
+_positive_int = _positive(int, "an integer", strict=False)
+_positive_float = _positive(float, "a number", strict=True)
 
 
 # ---------------------------------------------------------------------------------------

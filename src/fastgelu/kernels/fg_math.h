@@ -312,21 +312,29 @@ FG_INLINE fg__dd fg__rat12_dd(double t, double p0, double p1, double q1, double 
     d.lo += dt.lo;
     return fgP_div(1, n, d);
 }
-FG_INLINE fg__dd fg__mills(double t, const int dd)
+/* The fitted smooth factors, m(t) (FG_M_* tables) and k(t) (FG_K_* tables): float32 one
+ * rational; float64 c(t)(1 + delta(t)), c a (1,2) rational in double-double. */
+#define FG__DEFINE_FITTED(fname, TAB)                                                     \
+    FG_INLINE fg__dd fname(double t, const int dd)                                        \
+    {                                                                                     \
+        if (!dd) return fg__mk(FG_##TAB##_F_P(t) / FG_##TAB##_F_Q(t), 0.0);               \
+        fg__dd c = fg__rat12_dd(t, FG_##TAB##_DC_P0 / FG_##TAB##_DC_Q0,                   \
+                                FG_##TAB##_DC_P1 / FG_##TAB##_DC_Q0,                      \
+                                FG_##TAB##_DC_Q1 / FG_##TAB##_DC_Q0,                      \
+                                FG_##TAB##_DC_Q2 / FG_##TAB##_DC_Q0);                     \
+        double delta = FG_##TAB##_DDELTA_P(t) / FG_##TAB##_DDELTA_Q(t);                   \
+        return fg__fast_two_sum(c.hi, fg__ma(c.hi, delta, c.lo));                         \
+    }
+FG__DEFINE_FITTED(fg__mills, M)
+FG__DEFINE_FITTED(fg__kfun, K)
+
+/* e^{-t^2/2} 2^off as a double-double, negated if neg (t^2 exact: fgP_sq). */
+FG_INLINE fg__dd fg__gauss(double t, const int dd, const int off, const int neg)
 {
-    if (!dd) return fg__mk(FG_M_F_P(t) / FG_M_F_Q(t), 0.0);
-    fg__dd c = fg__rat12_dd(t, FG_M_DC_P0 / FG_M_DC_Q0, FG_M_DC_P1 / FG_M_DC_Q0, FG_M_DC_Q1 / FG_M_DC_Q0,
-                            FG_M_DC_Q2 / FG_M_DC_Q0);
-    double delta = FG_M_DDELTA_P(t) / FG_M_DDELTA_Q(t);
-    return fg__fast_two_sum(c.hi, fg__ma(c.hi, delta, c.lo));
-}
-FG_INLINE fg__dd fg__kfun(double t, const int dd)
-{
-    if (!dd) return fg__mk(FG_K_F_P(t) / FG_K_F_Q(t), 0.0);
-    fg__dd c = fg__rat12_dd(t, FG_K_DC_P0 / FG_K_DC_Q0, FG_K_DC_P1 / FG_K_DC_Q0, FG_K_DC_Q1 / FG_K_DC_Q0,
-                            FG_K_DC_Q2 / FG_K_DC_Q0);
-    double delta = FG_K_DDELTA_P(t) / FG_K_DDELTA_Q(t);
-    return fg__fast_two_sum(c.hi, fg__ma(c.hi, delta, c.lo));
+    fg__dd s = fgP_sq(dd, t);
+    double ks;
+    fg__dd em1 = fg__expm1_half(s.hi, s.lo, dd, 0, &ks);
+    return fgP_exp_scale(dd, em1, fg__pow2(ks, off, neg));
 }
 
 /* ---- gelu -------------------------------------------------------------------------------
@@ -339,10 +347,7 @@ FG_INLINE double fg__gelu_core(double x, const int dd)
     const double T = dd ? FG_TMAX_D_HI : FG_TMAX_F_HI;
     const int off = dd ? 600 : 0;
     double t = fg__clamp(fabs(x), T);
-    fg__dd s = fgP_sq(dd, t);
-    double ks;
-    fg__dd em1 = fg__expm1_half(s.hi, s.lo, dd, 0, &ks);
-    fg__dd en = fgP_exp_scale(dd, em1, fg__pow2(ks, off, 1)); /* -e^{-t^2/2} 2^off */
+    fg__dd en = fg__gauss(t, dd, off, 1); /* -e^{-t^2/2} 2^off */
     fg__dd g = fgP_muld(dd, fgP_mul(dd, en, fg__mills(t, dd)), t); /* gelu(-t) 2^off */
     if (!dd) return fg__sel_neg(x, g.hi, x + g.hi);
     g = fg__fast_two_sum(g.hi, g.lo); /* normalized before the 2^-600 scaling (see fgP_round) */
@@ -360,10 +365,7 @@ FG_INLINE double fg__gelu_grad_core(double x, const int dd)
     const double T = dd ? FG_TMAX_D_HI : FG_TMAX_F_HI;
     const int off = dd ? 600 : 0;
     double t = fg__clamp(fabs(x), T);
-    fg__dd s = fgP_sq(dd, t);
-    double ks;
-    fg__dd em1 = fg__expm1_half(s.hi, s.lo, dd, 0, &ks);
-    fg__dd e = fgP_exp_scale(dd, em1, fg__pow2(ks, off, 0));
+    fg__dd e = fg__gauss(t, dd, off, 0); /* e^{-t^2/2} 2^off */
     fg__dd d = fgP_tminus(dd, FG_T0_HI, FG_T0_LO, FG_T0_LO2_HI, t); /* t0 - t */
     fg__dd g = fgP_mul(dd, e, fgP_mul(dd, d, fg__kfun(t, dd))); /* gelu_grad(-t) 2^off */
     if (!dd) return fg__sel_neg(x, g.hi, 1.0 - g.hi);
