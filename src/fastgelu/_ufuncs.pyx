@@ -104,6 +104,12 @@ cdef inline void call_kernel(const real *x, real *y, intp n, int which) noexcept
 cdef void run_contiguous(const real *x, real *y, intp n, int which) noexcept nogil:
     cdef int nthreads = threads_for(
         n, parallel_min_float if real is float else parallel_min_double)
+    # NumPy skips its copy for overlap that a forward element-by-element loop handles
+    # (out starting at or before the input, e.g. gelu(a[1:], out=a[:-1])); split over
+    # threads, a later chunk could overwrite input an earlier chunk has yet to read.
+    # Such calls run serially; in place (y == x) and disjoint arrays are fine.
+    if nthreads > 1 and y != x and y + n > x and x + n > y:
+        nthreads = 1
     if nthreads == 1:
         call_kernel(x, y, n, which)
         return
