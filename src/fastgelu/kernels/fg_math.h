@@ -137,6 +137,14 @@ FG_INLINE double fg__keep_nan(double x, double y)
     uint64_t m = (uint64_t)0 - ((UINT64_C(0x7ff0000000000000) - ax) >> 63);
     return fg__from_bits((fg__bits(x) & m) | (fg__bits(y) & ~m));
 }
+/* hi*sc + lo*sc for a normalized double-double (|lo| <= ulp(hi)/2), with hi's sign kept
+ * when both products underflow to zeros of opposite signs (a negative result must round
+ * to -0, as the float32 path does). A nonzero sum already has hi's sign. */
+FG_INLINE double fg__scaled_sum(double hi, double lo, double sc)
+{
+    double r = hi * sc + lo * sc;
+    return fg__from_bits(fg__bits(r) | (fg__bits(hi) & ((uint64_t)1 << 63)));
+}
 /* -|a| (sets the sign bit: a result known to be <= 0 keeps -0 and a NaN stays NaN) */
 FG_INLINE double fg__negabs(double a)
 {
@@ -370,7 +378,7 @@ FG_INLINE double fg__gelu_grad_core(double x, const int dd)
     fg__dd g = fgP_mul(dd, e, fgP_mul(dd, d, fg__kfun(t, dd))); /* gelu_grad(-t) 2^off */
     if (!dd) return fg__sel_neg(x, g.hi, 1.0 - g.hi);
     g = fg__fast_two_sum(g.hi, g.lo);
-    double gneg = g.hi * 0x1p-600 + g.lo * 0x1p-600;
+    double gneg = fg__scaled_sum(g.hi, g.lo, 0x1p-600);
     fg__dd p = fg__fast_two_sum(1.0, -g.hi * 0x1p-600);
     double gpos = p.hi + (p.lo - g.lo * 0x1p-600);
     return fg__sel_neg(x, gneg, gpos);
@@ -447,8 +455,7 @@ FG_INLINE double fg__gelu_tanh_grad_core(double x, const int dd)
     fg__dd q = fgP_div(dd, fgP_sel_neg(dd, x, nneg, npos), fgP_mul(dd, onee, onee));
     if (!dd) return q.hi;
     q = fg__fast_two_sum(q.hi, q.lo);
-    double sc = fg__sel_neg(x, 0x1p-600, 1.0);
-    return q.hi * sc + q.lo * sc;
+    return fg__scaled_sum(q.hi, q.lo, fg__sel_neg(x, 0x1p-600, 1.0));
 }
 
 /* ---- public interface ------------------------------------------------------------------ */
