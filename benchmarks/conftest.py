@@ -69,9 +69,10 @@ def pytest_terminal_summary(terminalreporter, config):
             info = b.extra_info
             if not {"impl", "func", "dtype", "n"} <= info.keys() or not b.stats:
                 continue
-            key = (info["dtype"], info["n"], info["func"])
+            dist = info.get("dist", "normal")
+            key = (dist, info["dtype"], info["n"], info["func"])
             row = rows.setdefault(key, {"dtype": info["dtype"], "n": info["n"],
-                                        "kind": info["func"],
+                                        "kind": info["func"], "dist": dist,
                                         "threads": info.get("threads"), "melem_s": {}})
             row["melem_s"][info["impl"]] = info["n"] / b.stats.median / 1e6
     except Exception as e:  # private pytest-benchmark API: never fail the run over it
@@ -79,9 +80,12 @@ def pytest_terminal_summary(terminalreporter, config):
         return
     if rows:
         order = {k: i for i, k in enumerate(_bench.KINDS)}
-        ordered = sorted(rows.values(), key=lambda r: (r["dtype"], r["n"], order[r["kind"]]))
         terminalreporter.write_sep("-", "throughput (Melem/s, from the medians above)")
-        terminalreporter.write_line(_bench.format_table(ordered))
+        for dist in _bench.DISTS:
+            ordered = sorted((r for r in rows.values() if r["dist"] == dist),
+                             key=lambda r: (r["dtype"], r["n"], order[r["kind"]]))
+            if ordered:
+                terminalreporter.write_line(_bench.format_table(ordered))
         warning = _bench.load_warning(0.2)
         if warning:
             terminalreporter.write_line(warning + " (at the end of the run)")

@@ -29,39 +29,51 @@ IMPLS = list(_bench.IMPLS)
 # Outer loops dtype and size, so that the (large) cached inputs are reused by the
 # consecutive tests that need them and dropped afterwards.
 CASES = [
-    pytest.param(func, dtype, n, impl, id=f"{func}-{dtype}-{n:.0e}-{impl}")
+    pytest.param(func, dtype, n, "normal", impl, id=f"{func}-{dtype}-{n:.0e}-{impl}")
     for dtype in DTYPES
     for n in SIZES
     for func in FUNCS
     for impl in IMPLS
 ]
+# What accuracy costs in the tail, and whether subnormal inputs hit a slow path: the
+# same functions on x uniform on [-20, 0] and on subnormal x, next to PyTorch and
+# next to fastgelu's own normal-input rows above (groups gelu-float32-1e+06-tail ...).
+CASES += [
+    pytest.param(func, dtype, n, dist, impl, id=f"{func}-{dtype}-{n:.0e}-{dist}-{impl}")
+    for dist in ("tail", "subnormal")
+    for dtype in DTYPES
+    for n in (10**5, 10**6)
+    for func in FUNCS
+    for impl in ("fastgelu", "torch")
+]
 
 
 @functools.lru_cache(maxsize=2)
-def arrays(dtype: str, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(x, out) for one dtype and size: x = 3*N(0,1), fixed seed; out is reused."""
-    x = _bench.make_input(n, dtype)
+def arrays(dtype: str, n: int, dist: str) -> tuple[np.ndarray, np.ndarray]:
+    """(x, out) for one dtype, size and input distribution (_bench.make_input: normal is
+    3*N(0,1)), fixed seed; out is reused."""
+    x = _bench.make_input(n, dtype, dist=dist)
     return x, np.empty_like(x)
 
 
 @functools.lru_cache(maxsize=None)
-def expected(func: str, dtype: str, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(indices checked, x there, reference there): computed once per (func, dtype, n)."""
-    x, _ = arrays(dtype, n)
+def expected(func: str, dtype: str, n: int, dist: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(indices checked, x there, reference there): computed once per case."""
+    x, _ = arrays(dtype, n, dist)
     idx = _bench.check_indices(n)
     xs = x[idx].copy()
     return idx, xs, _bench.reference(func, xs)
 
 
-@pytest.mark.parametrize("func,dtype,n,impl", CASES)
-def test_throughput(benchmark, get_impl, pinned_threads, func, dtype, n, impl):
+@pytest.mark.parametrize("func,dtype,n,dist,impl", CASES)
+def test_throughput(benchmark, get_impl, pinned_threads, func, dtype, n, dist, impl):
     fn = get_impl(impl, func)  # skips if this implementation can't run here
-    x, out = arrays(dtype, n)
-    idx, xs, ref = expected(func, dtype, n)
+    x, out = arrays(dtype, n, dist)
+    idx, xs, ref = expected(func, dtype, n, dist)
     out.fill(np.nan)  # a path that doesn't write out can't pass on stale results
 
-    benchmark.group = f"{func}-{dtype}-{n:.0e}"
-    benchmark.extra_info.update(impl=impl, func=func, dtype=dtype, n=n,
+    benchmark.group = f"{func}-{dtype}-{n:.0e}" + ("" if dist == "normal" else f"-{dist}")
+    benchmark.extra_info.update(impl=impl, func=func, dtype=dtype, n=n, dist=dist,
                                 threads=pinned_threads)
     result = benchmark(fn, x, out)
 

@@ -120,7 +120,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         progress = lambda line: print(line, flush=True)  # noqa: E731
     rows = _bench.run(sizes=args.sizes, dtypes=dtypes, kinds=kinds, impls=impls,
                       threads=args.threads, min_time=args.min_time, repeat=args.repeat,
-                      rounds=args.rounds, verify=not args.no_check, progress=progress)
+                      rounds=args.rounds, verify=not args.no_check, progress=progress,
+                      dist=args.dist)
     if progress is not None:
         print()
     print(_bench.format_table(rows, impls))
@@ -195,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-check", action="store_true",
                    help="skip the correctness check run before timing each implementation")
     p.add_argument("--progress", action="store_true", help="print each row as it is measured")
+    p.add_argument("--dist", type=_choice(_bench.DISTS, "distribution"), default="normal",
+                   help="input values: normal = 3*N(0,1) (default), tail = uniform on "
+                        "[-20, 0], subnormal = the dtype's subnormal numbers")
     p.set_defaults(func=cmd_bench)
     return ap
 

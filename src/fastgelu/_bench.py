@@ -224,10 +224,26 @@ def as_numpy(result: Any) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 # Inputs, reference and correctness check
 # ---------------------------------------------------------------------------------------
-def make_input(n: int, dtype: str | np.dtype, seed: int = SEED) -> np.ndarray:
-    """``3 * N(0, 1)`` samples, contiguous, of the given dtype (fixed seed)."""
+#: Input distributions: typical activations, the negative tail (where accurate kernels
+#: could be tempted into a slow path), and subnormal inputs (which cost microcode assists
+#: on some CPUs).
+DISTS = ("normal", "tail", "subnormal")
+
+
+def make_input(n: int, dtype: str | np.dtype, seed: int = SEED, dist: str = "normal") -> np.ndarray:
+    """Contiguous samples of the given dtype (fixed seed): ``normal`` is 3*N(0, 1),
+    ``tail`` uniform on [-20, 0], ``subnormal`` uniform over the subnormal numbers of
+    the dtype, both signs."""
     rng = np.random.default_rng(seed)
-    return (3.0 * rng.standard_normal(int(n))).astype(dtype)
+    n = int(n)
+    if dist == "normal":
+        return (3.0 * rng.standard_normal(n)).astype(dtype)
+    if dist == "tail":
+        return rng.uniform(-20.0, 0.0, n).astype(dtype)
+    if dist == "subnormal":
+        tiny = float(np.finfo(dtype).smallest_normal)
+        return (rng.uniform(-tiny, tiny, n)).astype(dtype)
+    raise ValueError(f"unknown input distribution {dist!r}; choose from {', '.join(DISTS)}")
 
 
 def check_indices(n: int, max_points: int = 4096) -> np.ndarray:
@@ -389,6 +405,7 @@ def run(
     verify: bool = True,
     seed: int = SEED,
     progress: Callable[[str], None] | None = None,
+    dist: str = "normal",
 ) -> list[dict[str, Any]]:
     """Time ``impls`` on every size x dtype x kind; return one row (dict) per triple.
 
@@ -419,12 +436,12 @@ def run(
             dt = np.dtype(dt).name
             for n in sizes:
                 n = int(n)
-                x = make_input(n, dt, seed)
+                x = make_input(n, dt, seed, dist)
                 out = np.empty_like(x)
                 idx = check_indices(n)
                 copy_figure = None
                 for kind in kinds:
-                    row: dict[str, Any] = {"dtype": dt, "n": n, "kind": kind,
+                    row: dict[str, Any] = {"dtype": dt, "n": n, "kind": kind, "dist": dist,
                                            "threads": threads, "melem_s": {}, "wrong": {},
                                            "skipped": dict(skipped)}
                     expect = reference(kind, x[idx]) if verify else None
@@ -514,7 +531,9 @@ def format_table(rows: Sequence[Mapping[str, Any]], impls: Sequence[str] = IMPLS
     lines = []
     if title and rows:
         thr = rows[0].get("threads")
-        lines.append(f"Throughput in Melem/s (median), x = 3*N(0,1), threads={thr}; "
+        what = {"normal": "x = 3*N(0,1)", "tail": "x uniform on [-20, 0]",
+                "subnormal": "x subnormal"}[rows[0].get("dist", "normal")]
+        lines.append(f"Throughput in Melem/s (median), {what}, threads={thr}; "
                      "ratios > 1: fastgelu faster")
     lines.append(_header(impls))
     lines += [format_row(r, impls) for r in rows]
