@@ -8,6 +8,8 @@ cdef extern from "kernels/fg_openmp.h" nogil:
     int FG_OPENMP
     int omp_get_max_threads()
     void omp_set_num_threads(int)
+    int fg_forked_child
+    int fg_install_fork_guard()
 
 
 cdef extern from "kernels/fg_dispatch.h" nogil:

@@ -23,8 +23,8 @@ from libc.string cimport memcpy
 
 from ._kernels cimport (
     FG_GELU, FG_GELU_GRAD, FG_GELU_TANH, FG_GELU_TANH_GRAD, FG_N_UNARY,
-    FG_OPENMP, fg_active, fg_compiled_isas, fg_compiler, fg_cpu_supports, fg_select_isa,
-    omp_get_max_threads, omp_set_num_threads,
+    FG_OPENMP, fg_active, fg_compiled_isas, fg_compiler, fg_cpu_supports, fg_forked_child,
+    fg_install_fork_guard, fg_select_isa, omp_get_max_threads, omp_set_num_threads,
 )
 
 import numpy as np
@@ -82,7 +82,7 @@ cdef inline int threads_for(intp n, intp parallel_min) noexcept nogil:
     OpenMP's max-threads setting of the calling thread is the base, so OMP_NUM_THREADS
     and threadpoolctl's limits hold; fastgelu.set_num_threads() caps it everywhere.
     """
-    if n < parallel_min:
+    if n < parallel_min or fg_forked_child:
         return 1
     cdef int t = omp_get_max_threads()
     if 0 < requested_threads < t:
@@ -217,8 +217,15 @@ gelu_tanh_grad = make_unary_ufunc(FG_GELU_TANH_GRAD, "gelu_tanh_grad")
 # ---------------------------------------------------------------------------------------
 # Runtime configuration (wrapped by the public API in __init__.py / _config.py)
 # ---------------------------------------------------------------------------------------
+if fg_install_fork_guard() != 0:
+    raise ImportError("fastgelu: could not install its fork handler (pthread_atfork)")
+
+
 def get_num_threads():
-    """Threads a large call from this thread uses (1 in a build without OpenMP)."""
+    """Threads a large call from this thread uses (1 in a build without OpenMP or in a
+    process forked from one that had imported fastgelu)."""
+    if fg_forked_child:
+        return 1
     cdef int t = omp_get_max_threads()
     return requested_threads if 0 < requested_threads < t else t
 
