@@ -79,7 +79,7 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.write_line(f"(no Melem/s summary: {e!r})")
         return
     if rows:
-        order = {k: i for i, k in enumerate(_bench.KINDS)}
+        order = {k: i for i, k in enumerate(_bench.ALL_KINDS)}
         terminalreporter.write_sep("-", "throughput (Melem/s, from the medians above)")
         for dist in _bench.DISTS:
             ordered = sorted((r for r in rows.values() if r["dist"] == dist),

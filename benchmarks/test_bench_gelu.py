@@ -2,6 +2,7 @@
 
     python -m pytest benchmarks --benchmark-only -p no:cacheprovider           # all of it
     python -m pytest benchmarks --benchmark-only -k "gelu-float32 and 1e+06"   # a subset
+    python -m pytest benchmarks --benchmark-only -k "gelu_backward or geglu"   # fused kinds
     python -m pytest benchmarks --benchmark-disable                            # smoke test
 
 Groups are function x dtype x size (``gelu-float32-1e+06``), so pytest-benchmark's
@@ -11,6 +12,13 @@ the output of the call it timed against a float64 reference (a few thousand poin
 at a loose tolerance), so a benchmark that measures a wrong path fails. With
 ``--benchmark-disable`` each case runs once: that is the smoke test of the normal
 test run. Threads: 2 (FASTGELU_BENCH_THREADS), for fastgelu and PyTorch alike.
+
+The fused kinds (gelu_backward, geglu: two inputs) run next to PyTorch
+(``aten.gelu_backward(g, x)``, ``F.gelu(a) * b``), the NumPy formula and ``unfused``,
+fastgelu's own two-step form (``gelu(a) * b``): groups ``geglu-float32-1e+06``. Their
+rows carry no ``func`` in extra_info, so conftest's Melem/s summary (which orders the
+one-input kinds) leaves them out; ``python -c "from fastgelu import _bench; ..."`` (see
+_bench.run) prints their ratios.
 """
 from __future__ import annotations
 
@@ -63,6 +71,40 @@ def expected(func: str, dtype: str, n: int, dist: str) -> tuple[np.ndarray, np.n
     idx = _bench.check_indices(n)
     xs = x[idx].copy()
     return idx, xs, _bench.reference(func, xs)
+
+
+FUSED_CASES = [
+    pytest.param(func, dtype, n, impl, id=f"{func}-{dtype}-{n:.0e}-{impl}")
+    for dtype in DTYPES
+    for n in (10**4, 10**5, 10**6)
+    for func in _bench.FUSED_KINDS
+    for impl in _bench.ALL_IMPLS
+]
+
+
+@functools.lru_cache(maxsize=2)
+def fused_arrays(func: str, dtype: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """((2, n) stacked operands, out) for a fused kind (_bench.make_inputs)."""
+    x = _bench.make_inputs(func, n, dtype)
+    return x, np.empty(n, dtype)
+
+
+@pytest.mark.parametrize("func,dtype,n,impl", FUSED_CASES)
+def test_fused_throughput(benchmark, get_impl, pinned_threads, func, dtype, n, impl):
+    fn = get_impl(impl, func)
+    x, out = fused_arrays(func, dtype, n)
+    idx = _bench.check_indices(n)
+    xs = x[:, idx].copy()
+    out.fill(np.nan)
+
+    benchmark.group = f"{func}-{dtype}-{n:.0e}"
+    benchmark.extra_info.update(impl=impl, fused_func=func, dtype=dtype, n=n,
+                                threads=pinned_threads)
+    result = benchmark(fn, x, out)
+
+    assert np.array_equal(x[:, idx], xs), f"{impl} modified its input"
+    problem = _bench.check("copy" if impl == "copy" else func, x, result, None, idx)
+    assert problem is None, f"{impl}: {problem}"
 
 
 @pytest.mark.parametrize("func,dtype,n,dist,impl", CASES)

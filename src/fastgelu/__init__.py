@@ -2,15 +2,30 @@
 
 >>> import numpy as np, fastgelu
 >>> y = fastgelu.gelu(np.linspace(-3, 3, 7))
+>>> dx = fastgelu.gelu_backward(np.ones(7), np.linspace(-3, 3, 7))  # grad_out * gelu'(x)
 
 The functions are real ``numpy.ufunc`` objects, so they take ``out=``, ``where=``,
 ``dtype=``, ``casting=``, broadcast, accept any strides, and dispatch through
-``__array_ufunc__`` (Dask, xarray) like ``np.exp``.
+``__array_ufunc__`` (Dask, xarray) like ``np.exp``. Besides the activations and their
+local gradients: the fused backward passes (``gelu_backward``, ``gelu_tanh_backward``),
+the GeGLU gate (``geglu``, ``geglu_tanh``) and its gradients (``geglu_backward``,
+``geglu_tanh_backward``, two outputs), each one pass over memory with one rounding.
 """
 import os as _os
 
 from ._version import __version__
-from ._ufuncs import gelu, gelu_grad, gelu_tanh, gelu_tanh_grad
+from ._ufuncs import (
+    geglu,
+    geglu_backward,
+    geglu_tanh,
+    geglu_tanh_backward,
+    gelu,
+    gelu_backward,
+    gelu_grad,
+    gelu_tanh,
+    gelu_tanh_backward,
+    gelu_tanh_grad,
+)
 from ._config import get_isa, get_num_threads, set_isa, set_num_threads, show_config
 
 __all__ = [
@@ -18,6 +33,12 @@ __all__ = [
     "gelu_grad",
     "gelu_tanh",
     "gelu_tanh_grad",
+    "gelu_backward",
+    "gelu_tanh_backward",
+    "geglu",
+    "geglu_tanh",
+    "geglu_backward",
+    "geglu_tanh_backward",
     "show_config",
     "get_num_threads",
     "set_num_threads",

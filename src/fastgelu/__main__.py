@@ -108,7 +108,7 @@ def _expand_all(values: list[str], everything: Sequence[str]) -> list[str]:
 def cmd_bench(args: argparse.Namespace) -> int:
     from . import _bench
 
-    kinds = _expand_all(args.kinds, _bench.KINDS)
+    kinds = _expand_all(args.kinds, _bench.ALL_KINDS)
     impls = _expand_all(args.impls, _bench.IMPLS)
     dtypes = _expand_all(args.dtype, _bench.DTYPES)
     warning = _bench.load_warning()
@@ -173,10 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
                                         "dtypes"),
                    default=list(_bench.DTYPES), metavar="DTYPES",
                    help="float32, float64 or both, comma-separated (default: both)")
-    p.add_argument("--kinds", type=_csv(_choice(_bench.KINDS + ("all",), "kind"), "kinds"),
+    p.add_argument("--kinds", type=_csv(_choice(_bench.ALL_KINDS + ("all",), "kind"), "kinds"),
                    default=list(_bench.KINDS), metavar="KINDS",
-                   help=f"functions, comma-separated, from {', '.join(_bench.KINDS)} "
-                        "or 'all' (default: all)")
+                   help=f"functions, comma-separated, from {', '.join(_bench.ALL_KINDS)} "
+                        "or 'all' (default: the four one-input functions)")
     p.add_argument("--impls", type=_csv(_choice(_bench.IMPLS + ("all",), "implementation"),
                                         "implementations"),
                    default=list(_bench.IMPLS), metavar="IMPLS",

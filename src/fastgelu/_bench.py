@@ -21,6 +21,17 @@ Implementations (``IMPLS``), each a callable ``fn(x, out)`` per function kind:
 ``copy``
     ``np.copyto(out, x)``: one read and one write stream, the memory-bandwidth limit
     for any elementwise function on large arrays.
+``unfused`` (fused kinds only)
+    the two-step form with fastgelu's own unary ufunc: ``gelu(a) * b`` and
+    ``grad_out * gelu_grad(x)`` (a temporary, two passes, two roundings): what the fused
+    ufuncs save.
+
+The fused kinds (``FUSED_KINDS``: ``gelu_backward``, ``geglu``) take two inputs; their
+benchmark input ``x`` is the two operands stacked, shape ``(2, n)``, in argument order
+(``grad_out, x`` and ``a, b``): the GELU argument follows the chosen distribution, the
+other operand is N(0, 1). Their peers: ``numpy`` (the textbook formula times the other
+operand), ``torch`` (``torch.ops.aten.gelu_backward(grad_out, x)``,
+``F.gelu(a) * b``) and ``unfused``.
 
 Figures are million elements per second (Melem/s), the median over repeats. Absolute
 figures move from run to run on a shared machine; compare the ratios of one run.
@@ -43,11 +54,16 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 KINDS = ("gelu", "gelu_tanh", "gelu_grad", "gelu_tanh_grad")
+#: Two-input kinds: gelu_backward(grad_out, x) and geglu(a, b).
+FUSED_KINDS = ("gelu_backward", "geglu")
+ALL_KINDS = KINDS + FUSED_KINDS
 DTYPES = ("float32", "float64")
 #: Table order; "copy" is the bandwidth limit, not a GELU.
 IMPLS = ("fastgelu", "numpy", "torch", "copy")
+#: With the fused kinds, also fastgelu's unfused two-step form.
+ALL_IMPLS = ("fastgelu", "numpy", "torch", "unfused", "copy")
 #: fastgelu is compared against these in the ratio columns.
-RATIO_TO = ("torch", "numpy", "copy")
+RATIO_TO = ("torch", "numpy", "unfused", "copy")
 
 SEED = 0
 SQRT1_2 = 1.0 / math.sqrt(2.0)
@@ -90,7 +106,11 @@ def _fastgelu_impl(threads: int | None) -> Impl:
     def bind(uf):
         return lambda x, out: uf(x, out=out)
 
+    def bind2(uf):
+        return lambda x, out: uf(x[0], x[1], out=out)
+
     funcs = {kind: bind(getattr(fastgelu, kind)) for kind in KINDS}
+    funcs.update({kind: bind2(getattr(fastgelu, kind)) for kind in FUSED_KINDS})
     return Impl("fastgelu", f"fastgelu {fastgelu.__version__} ({fastgelu.get_isa()})", funcs)
 
 
@@ -112,7 +132,7 @@ def _numpy_impl(threads: int | None) -> Impl:
     try:
         from scipy.special import erf
     except ImportError as e:
-        for kind in ("gelu", "gelu_grad"):
+        for kind in ("gelu", "gelu_grad") + FUSED_KINDS:
             missing[kind] = f"the exact NumPy formula needs scipy.special.erf ({e})"
         label = f"NumPy {np.__version__}"
     else:
@@ -125,7 +145,13 @@ def _numpy_impl(threads: int | None) -> Impl:
             pdf = np.exp(-0.5 * x * x) * INV_SQRT_2PI
             return np.add(0.5 * (1 + erf(x * SQRT1_2)), x * pdf, out=out)
 
-        funcs.update(gelu=gelu, gelu_grad=gelu_grad)
+        def gelu_backward(x, out):
+            return np.multiply(x[0], gelu_grad(x[1], None), out=out)
+
+        def geglu(x, out):
+            return np.multiply(gelu(x[0], None), x[1], out=out)
+
+        funcs.update(gelu=gelu, gelu_grad=gelu_grad, gelu_backward=gelu_backward, geglu=geglu)
         label = f"NumPy {np.__version__} + SciPy {scipy.__version__} erf"
     return Impl("numpy", label, funcs, missing)
 
@@ -162,23 +188,48 @@ def _torch_impl(threads: int | None) -> Impl:
         t = torch.from_numpy(x)
         return torch.ops.aten.gelu_backward(ones_like(t), t, approximate="tanh")
 
+    def gelu_backward(x, out):
+        return torch.ops.aten.gelu_backward(torch.from_numpy(x[0]), torch.from_numpy(x[1]))
+
+    def geglu(x, out):
+        return F.gelu(torch.from_numpy(x[0])) * torch.from_numpy(x[1])
+
     funcs = {"gelu": gelu, "gelu_tanh": gelu_tanh, "gelu_grad": gelu_grad,
-             "gelu_tanh_grad": gelu_tanh_grad}
+             "gelu_tanh_grad": gelu_tanh_grad, "gelu_backward": gelu_backward,
+             "geglu": geglu}
     return Impl("torch", f"PyTorch {torch.__version__}", funcs)
+
+
+def _unfused_impl(threads: int | None) -> Impl:
+    import fastgelu
+
+    if threads is not None:
+        fastgelu.set_num_threads(threads)
+
+    def gelu_backward(x, out):
+        return np.multiply(x[0], fastgelu.gelu_grad(x[1]), out=out)
+
+    def geglu(x, out):
+        return np.multiply(fastgelu.gelu(x[0]), x[1], out=out)
+
+    missing = {kind: "unfused is the two-step form of the fused kinds" for kind in KINDS}
+    return Impl("unfused", "fastgelu unary ufunc, then np.multiply",
+                {"gelu_backward": gelu_backward, "geglu": geglu}, missing)
 
 
 def _copy_impl(threads: int | None) -> Impl:
     def copy(x, out):
-        np.copyto(out, x)
+        np.copyto(out, x[-1] if x.ndim > out.ndim else x)  # fused kinds: the last operand
         return out
 
-    return Impl("copy", "np.copyto (bandwidth limit)", {kind: copy for kind in KINDS})
+    return Impl("copy", "np.copyto (bandwidth limit)", {kind: copy for kind in ALL_KINDS})
 
 
 _FACTORIES: dict[str, Callable[[int | None], Impl]] = {
     "fastgelu": _fastgelu_impl,
     "numpy": _numpy_impl,
     "torch": _torch_impl,
+    "unfused": _unfused_impl,
     "copy": _copy_impl,
 }
 
@@ -189,12 +240,12 @@ def make_impl(name: str, threads: int | None = None) -> Impl:
     Raises
     ------
     ValueError
-        If ``name`` is not one of :data:`IMPLS`.
+        If ``name`` is not one of :data:`ALL_IMPLS`.
     Unavailable
         If it cannot run here (e.g. PyTorch is not installed).
     """
     if name not in _FACTORIES:
-        raise ValueError(f"unknown implementation {name!r}; choose from {', '.join(IMPLS)}")
+        raise ValueError(f"unknown implementation {name!r}; choose from {', '.join(ALL_IMPLS)}")
     return _FACTORIES[name](threads)
 
 
@@ -246,6 +297,18 @@ def make_input(n: int, dtype: str | np.dtype, seed: int = SEED, dist: str = "nor
     raise ValueError(f"unknown input distribution {dist!r}; choose from {', '.join(DISTS)}")
 
 
+def make_inputs(kind: str, n: int, dtype: str | np.dtype, seed: int = SEED,
+                dist: str = "normal") -> np.ndarray:
+    """The benchmark input of ``kind``: :func:`make_input` for the one-input kinds; for the
+    fused kinds the two operands stacked, shape ``(2, n)``, in argument order, the GELU
+    argument from ``dist`` and the other operand N(0, 1)."""
+    x = make_input(n, dtype, seed, dist)
+    if kind not in FUSED_KINDS:
+        return x
+    other = np.random.default_rng(seed + 1).standard_normal(int(n)).astype(dtype)
+    return np.stack([other, x] if kind == "gelu_backward" else [x, other])
+
+
 def check_indices(n: int, max_points: int = 4096) -> np.ndarray:
     """Where outputs are checked: everything for small n, else the first 256 elements
     and an even spread of ``max_points`` (keeps checks at 1e7 elements cheap)."""
@@ -264,6 +327,10 @@ def reference(kind: str, x: np.ndarray) -> np.ndarray:
     """
     x = np.asarray(x, dtype=np.float64)
     with np.errstate(over="ignore", under="ignore"):
+        if kind == "gelu_backward":
+            return x[0] * _reference("gelu_grad", x[1])
+        if kind == "geglu":
+            return _reference("gelu", x[0]) * x[1]
         return _reference(kind, x)
 
 
@@ -280,7 +347,7 @@ def _reference(kind: str, x: np.ndarray) -> np.ndarray:
             # 0.5*x*(1+t) cancels for x << 0; 1 + tanh(u) = 2 / (1 + exp(-2u))
             return x / (1 + np.exp(-2 * TANH_C * x * (1 + TANH_A * x2)))
         return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * TANH_C * (1 + 3 * TANH_A * x2)
-    raise ValueError(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}")
+    raise ValueError(f"unknown kind {kind!r}; choose from {', '.join(ALL_KINDS)}")
 
 
 #: (rtol, atol) per dtype: |y - ref| <= atol * max(1, |x|) + rtol * |ref|. Loose enough for
@@ -297,26 +364,31 @@ def check(kind: str, x: np.ndarray, y: Any, expect: np.ndarray | None = None,
     ``reference(kind, x[idx])`` and its indices, to reuse across implementations.
     """
     y = as_numpy(y)
-    if y.shape != x.shape:
-        return f"shape {y.shape}, expected {x.shape}"
+    stacked = x.ndim == 2 and y.ndim == 1  # fused kinds: (2, n) operands
+    shape = x.shape[1:] if stacked else x.shape
+    if y.shape != shape:
+        return f"shape {y.shape}, expected {shape}"
     if y.dtype != x.dtype:
         return f"dtype {y.dtype}, expected {x.dtype}"
     if kind == "copy":
-        return None if np.array_equal(y, x) else "copy differs from its input"
+        same = np.array_equal(y, x[-1] if stacked else x)
+        return None if same else "copy differs from its input"
     if idx is None:
-        idx = check_indices(x.size)
-    xs = x.reshape(-1)[idx]
+        idx = check_indices(shape[0] if stacked else x.size)
+    xs = x[:, idx] if stacked else x.reshape(-1)[idx]
     ys = y.reshape(-1)[idx].astype(np.float64)
     ref = reference(kind, xs) if expect is None else expect
     rtol, atol = TOLERANCE[x.dtype.name]
-    bound = atol * np.maximum(1.0, np.abs(xs.astype(np.float64))) + rtol * np.abs(ref)
+    # absolute slack in proportion to the inputs (for the products: to both operands)
+    scale = np.prod(np.maximum(1.0, np.abs(np.atleast_2d(xs).astype(np.float64))), axis=0)
+    bound = atol * scale + rtol * np.abs(ref)
     err = np.abs(ys - ref)
     bad = ~(err <= bound)  # NaN counts as bad
     if bad.any():
         i = int(np.argmax(np.where(bad, err / bound, 0.0))) if not np.isnan(err).any() \
             else int(np.flatnonzero(np.isnan(err))[0])
         return (f"{kind}: {int(bad.sum())} of {idx.size} checked points off, worst at "
-                f"x={xs[i]!r}: got {ys[i]!r}, expected {ref[i]!r}")
+                f"x={xs[..., i]!r}: got {ys[i]!r}, expected {ref[i]!r}")
     return None
 
 
@@ -397,7 +469,7 @@ def run(
     sizes: Sequence[int] = (1_000, 100_000, 1_000_000),
     dtypes: Sequence[str] = DTYPES,
     kinds: Sequence[str] = KINDS,
-    impls: Sequence[str] = IMPLS,
+    impls: Sequence[str] | None = None,
     threads: int | None = None,
     min_time: float = 0.25,
     repeat: int = 7,
@@ -413,6 +485,7 @@ def run(
     implementations that cannot run that kind left out), ``wrong`` ({impl: message} for
     implementations whose result failed the check; they are not timed) and ``skipped``
     ({impl: reason}). ``copy`` is timed once per (dtype, n) and repeated in each row.
+    ``impls`` defaults to :data:`IMPLS`, plus ``unfused`` when a fused kind is asked for.
     ``threads`` (default: fastgelu's current setting) is applied to fastgelu and PyTorch
     for the run and restored afterwards. With ``rounds > 1`` the implementations are
     timed round-robin that many times and each keeps its best figure (robust to bursts
@@ -421,8 +494,10 @@ def run(
     import fastgelu
 
     for kind in kinds:
-        if kind not in KINDS:
-            raise ValueError(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}")
+        if kind not in ALL_KINDS:
+            raise ValueError(f"unknown kind {kind!r}; choose from {', '.join(ALL_KINDS)}")
+    if impls is None:  # the unfused peer only means something for the fused kinds
+        impls = ALL_IMPLS if any(k in FUSED_KINDS for k in kinds) else IMPLS
     for dt in dtypes:
         if np.dtype(dt).name not in DTYPES:
             raise ValueError(f"unsupported dtype {dt!r}; choose from {', '.join(DTYPES)}")
@@ -436,15 +511,16 @@ def run(
             dt = np.dtype(dt).name
             for n in sizes:
                 n = int(n)
-                x = make_input(n, dt, seed, dist)
-                out = np.empty_like(x)
+                unary_x = make_input(n, dt, seed, dist)
+                out = np.empty_like(unary_x)
                 idx = check_indices(n)
                 copy_figure = None
                 for kind in kinds:
+                    x = make_inputs(kind, n, dt, seed, dist) if kind in FUSED_KINDS else unary_x
                     row: dict[str, Any] = {"dtype": dt, "n": n, "kind": kind, "dist": dist,
                                            "threads": threads, "melem_s": {}, "wrong": {},
                                            "skipped": dict(skipped)}
-                    expect = reference(kind, x[idx]) if verify else None
+                    expect = reference(kind, x[..., idx]) if verify else None
                     timed = []
                     for name, impl in available.items():
                         try:
@@ -474,7 +550,7 @@ def run(
                         copy_figure = row["melem_s"]["copy"]
                     rows.append(row)
                     if progress is not None:
-                        progress(format_row(row))
+                        progress(format_row(row, impls))
         return rows
     finally:
         restore()
@@ -525,9 +601,11 @@ def format_row(row: Mapping[str, Any], impls: Sequence[str] = IMPLS) -> str:
     return " ".join(cols)
 
 
-def format_table(rows: Sequence[Mapping[str, Any]], impls: Sequence[str] = IMPLS,
+def format_table(rows: Sequence[Mapping[str, Any]], impls: Sequence[str] | None = None,
                  title: bool = True) -> str:
     """The rows as a table in Melem/s, with fastgelu/torch, fastgelu/numpy, fastgelu/copy."""
+    if impls is None:
+        impls = ALL_IMPLS if any(r["kind"] in FUSED_KINDS for r in rows) else IMPLS
     lines = []
     if title and rows:
         thr = rows[0].get("threads")

@@ -4,8 +4,10 @@ _COMMON_PARAMS = """
 Parameters
 ----------
 x : array_like
-    Input values. float32 (and float16, int8/int16, uint8/uint16) compute in float32;
-    float64 and other integers in float64, as with ``np.exp``.
+    Input values. Loops: float16 (computed in float32, then rounded to float16),
+    float32 and float64. Other inputs cast as for ``np.exp``: bool, int8 and uint8 run
+    the float16 loop (and return float16), int16/uint16 float32, larger integers
+    float64.
 out : ndarray, None, or tuple of ndarray and None, optional
     A location into which the result is stored; it may be ``x`` itself (in place).
 where : array_like, optional
@@ -131,3 +133,197 @@ Examples
 array([-0.08296408,  0.5       ,  1.08296408])
 """,
 }
+
+
+_KWARGS = """out : ndarray, None, or tuple of ndarray and None, optional
+    Where to store the result{s}; an output may be one of the
+    inputs (in place).
+where : array_like, optional
+    Where False, the output keeps its value (uninitialized if no ``out`` is given).
+**kwargs
+    ``dtype=``, ``casting=``, ``order=`` and the other ufunc keyword arguments; see
+    the NumPy documentation on ufuncs."""
+
+_FUSED_ACCURACY = """
+The product is rounded once: the kernel multiplies the function's unrounded value
+(float32 and float16: a double within ~0.04 float32 ulp; float64: a double-double)
+instead of rounding the function and then the product. Measured error, in ulps of the
+result dtype: float32 <= 0.57, float64 <= 0.77 (<= 0.53 away from the subnormal
+range), float16 <= 0.51; checked in the test suite. Special values are those of the
+unfused product (``inf * 0`` is NaN, NaN propagates, overflow gives inf and NumPy's
+overflow warning); the inputs broadcast. Far left, beyond the kernels' range (float32
+``x < -14.6``, float64 ``x < -38.75``; ``-12`` / ``-22`` for the tanh form), the
+function is taken as ``-0.0``, as in the unfused product: exact there only for a
+multiplier of at most a few units (see the README).
+"""
+
+_DTYPES = """Loops: float16 (computed in float32, then rounded to float16), float32 and float64;
+mixed inputs promote as for ``np.multiply``."""
+
+
+def _backward_doc(grad, forward, torch_call):
+    return f"""The backward pass of ``{forward}``: ``grad_out * {grad}(x)`` in one pass.
+
+The same contract as PyTorch's ``{torch_call}``: given the gradient
+flowing back into ``{forward}(x)``, return the gradient with respect to ``x``.
+No temporary array: the local gradient is computed and multiplied element by element.
+
+Parameters
+----------
+x1 : array_like
+    ``grad_out``, the gradient with respect to the output of ``{forward}``. A scalar
+    (e.g. 1.0) broadcasts.
+x2 : array_like
+    ``x``, the input ``{forward}`` was applied to.
+{_KWARGS.format(s="")}
+
+Returns
+-------
+y : ndarray or scalar
+    ``grad_out * {grad}(x)``; a scalar if both inputs are scalars.
+
+See Also
+--------
+{grad} : the local gradient alone.
+{forward} : the forward function.
+
+Notes
+-----
+{_DTYPES}
+{_FUSED_ACCURACY}
+"""
+
+
+def _gate_doc(gate, fn, grad):
+    return f"""GeGLU gate ``{fn}(a) * b`` in one pass.
+
+The gated feed-forward unit of Shazeer (2020), used by T5 v1.1 and Gemma:
+``FFN(x) = ({gate}(x W, x V)) W2``. One pass over ``a`` and ``b``, no temporary for
+``{fn}(a)``.
+
+Parameters
+----------
+x1 : array_like
+    ``a``, the gate's pre-activation.
+x2 : array_like
+    ``b``, the value it multiplies.
+{_KWARGS.format(s="")}
+
+Returns
+-------
+y : ndarray or scalar
+    ``{fn}(a) * b``; a scalar if both inputs are scalars.
+
+See Also
+--------
+{gate}_backward : its gradients.
+{fn} : the activation alone.
+
+Notes
+-----
+{_DTYPES}
+{_FUSED_ACCURACY}
+"""
+
+
+def _gate_backward_doc(gate, fn, grad):
+    return f"""Gradients of the GeGLU gate ``{gate}(a, b) = {fn}(a) * b``, in one pass.
+
+Given ``grad_out``, the gradient with respect to ``{gate}(a, b)``, returns
+``(grad_a, grad_b) = (grad_out * b * {grad}(a), grad_out * {fn}(a))``: a ufunc with
+three inputs and two outputs, so both gradients come from one pass over the inputs.
+
+Parameters
+----------
+x1 : array_like
+    ``grad_out``, the gradient with respect to the gate's output.
+x2 : array_like
+    ``a``, the gate's pre-activation.
+x3 : array_like
+    ``b``, the value it multiplies.
+{_KWARGS.format(s="s (a tuple of two arrays)")}
+
+Returns
+-------
+grad_a : ndarray or scalar
+    ``grad_out * b * {grad}(a)``.
+grad_b : ndarray or scalar
+    ``grad_out * {fn}(a)``.
+
+See Also
+--------
+{gate} : the forward gate.
+
+Notes
+-----
+{_DTYPES}
+``grad_out * b`` is formed exactly (float32: in double; float64: as a double-double,
+unless it overflows, which then follows the unfused product) before the single rounding
+of ``grad_a``.
+{_FUSED_ACCURACY}
+"""
+
+
+UFUNC_DOCS["gelu_backward"] = _backward_doc(
+    "gelu_grad", "gelu", "torch.ops.aten.gelu_backward(grad_out, x)") + """
+Examples
+--------
+>>> import numpy as np, fastgelu
+>>> fastgelu.gelu_backward(np.array([1.0, 2.0, 3.0]), np.array([-1.0, 0.0, 1.0]))
+array([-0.08331547,  1.        ,  3.24994641])
+>>> fastgelu.gelu_backward(1.0, np.float32(0.5))   # grad_out broadcasts
+np.float32(0.8674951)
+"""
+UFUNC_DOCS["gelu_tanh_backward"] = _backward_doc(
+    "gelu_tanh_grad", "gelu_tanh",
+    "torch.ops.aten.gelu_backward(grad_out, x, approximate='tanh')") + """
+Examples
+--------
+>>> import numpy as np, fastgelu
+>>> fastgelu.gelu_tanh_backward(np.array([1.0, 2.0, 3.0]), np.array([-1.0, 0.0, 1.0]))
+array([-0.08296408,  1.        ,  3.24889225])
+>>> g = np.ones((2, 3), np.float32)
+>>> fastgelu.gelu_tanh_backward(g, np.zeros(3, np.float32)).shape   # broadcasting
+(2, 3)
+"""
+UFUNC_DOCS["geglu"] = _gate_doc("geglu", "gelu", "gelu_grad") + """
+Examples
+--------
+>>> import numpy as np, fastgelu
+>>> fastgelu.geglu(np.array([-1.0, 0.0, 1.0]), np.array([2.0, 2.0, 2.0]))
+array([-0.31731051,  0.        ,  1.68268949])
+>>> h = np.arange(8.0).reshape(2, 4)          # [x W | x V] from one matmul
+>>> a, b = np.split(h, 2, axis=-1)
+>>> fastgelu.geglu(a, b).shape
+(2, 2)
+"""
+UFUNC_DOCS["geglu_tanh"] = _gate_doc("geglu_tanh", "gelu_tanh", "gelu_tanh_grad") + """
+Examples
+--------
+>>> import numpy as np, fastgelu
+>>> fastgelu.geglu_tanh(np.array([-1.0, 0.0, 1.0]), np.array([2.0, 2.0, 2.0]))
+array([-0.31761602,  0.        ,  1.68238398])
+>>> fastgelu.geglu_tanh(np.float32(1.0), np.float32(-3.0)).dtype
+dtype('float32')
+"""
+UFUNC_DOCS["geglu_backward"] = _gate_backward_doc("geglu", "gelu", "gelu_grad") + """
+Examples
+--------
+>>> import numpy as np, fastgelu
+>>> grad_a, grad_b = fastgelu.geglu_backward(1.0, np.array([-1.0, 0.0, 1.0]), 2.0)
+>>> grad_a
+array([-0.16663094,  1.        ,  2.16663094])
+>>> grad_b
+array([-0.15865525,  0.        ,  0.84134475])
+"""
+UFUNC_DOCS["geglu_tanh_backward"] = _gate_backward_doc(
+    "geglu_tanh", "gelu_tanh", "gelu_tanh_grad") + """
+Examples
+--------
+>>> import numpy as np, fastgelu
+>>> grad_a, grad_b = fastgelu.geglu_tanh_backward(1.0, np.array([-1.0, 0.0, 1.0]), 2.0)
+>>> grad_a
+array([-0.16592817,  1.        ,  2.16592817])
+>>> grad_b
+array([-0.15880801,  0.        ,  0.84119199])
+"""

@@ -6,6 +6,15 @@ gelu: np.ufunc
 gelu_grad: np.ufunc
 gelu_tanh: np.ufunc
 gelu_tanh_grad: np.ufunc
+# grad_out * gelu'(x) and grad_out * gelu_tanh'(x): nin=2, nout=1
+gelu_backward: np.ufunc
+gelu_tanh_backward: np.ufunc
+# gelu(a) * b and gelu_tanh(a) * b: nin=2, nout=1
+geglu: np.ufunc
+geglu_tanh: np.ufunc
+# (grad_out, a, b) -> (grad_a, grad_b): nin=3, nout=2
+geglu_backward: np.ufunc
+geglu_tanh_backward: np.ufunc
 
 def get_num_threads() -> int: ...
 def set_num_threads(n: int) -> None: ...

@@ -7,8 +7,10 @@ The layers, one job each:
 - ``kernels/fg_math.h``: scalar math for one point, branch-free so it vectorizes.
 - ``kernels/fg_array.c``: contiguous array loops over those kernels, compiled once per
   instruction set; ``kernels/fg_dispatch.c`` picks the build for this CPU at import.
-- this module: the ufunc inner loops. A long contiguous run is split over OpenMP
-  threads (``prange``); a strided run goes through a small stack buffer so that it, too,
+- this module: the ufunc inner loops, one generic path for every kernel shape (one,
+  two or three inputs; one or two outputs) and element type (float16, float32,
+  float64). A long contiguous run (broadcast scalar inputs allowed) is split over OpenMP
+  threads (``prange``); a strided run goes through small stack blocks so that it, too,
   runs the vectorized array kernel. Everything below the ufunc machinery runs without
   the GIL and never touches Python objects. The ufunc objects are created here.
 - ``__init__.py``: the thin public API.
@@ -22,9 +24,10 @@ from cython.parallel cimport prange
 from libc.string cimport memcpy
 
 from ._kernels cimport (
-    FG_GELU, FG_GELU_GRAD, FG_GELU_TANH, FG_GELU_TANH_GRAD, FG_N_UNARY,
+    FG_GEGLU, FG_GEGLU_BACKWARD, FG_GEGLU_TANH, FG_GEGLU_TANH_BACKWARD, FG_GELU,
+    FG_GELU_BACKWARD, FG_GELU_GRAD, FG_GELU_TANH, FG_GELU_TANH_BACKWARD, FG_GELU_TANH_GRAD,
     FG_OPENMP, fg_active, fg_compiled_isas, fg_compiler, fg_cpu_supports, fg_forked_child,
-    fg_install_fork_guard, fg_select_isa, omp_get_max_threads, omp_set_num_threads,
+    fg_half, fg_install_fork_guard, fg_select_isa, omp_get_max_threads, omp_set_num_threads,
 )
 
 import numpy as np
@@ -47,7 +50,10 @@ cdef extern from "<fenv.h>" nogil:
 cdef int FP_REPORTED = FE_DIVBYZERO | FE_OVERFLOW | FE_UNDERFLOW | FE_INVALID
 
 
+# The element types of the loops: float16 (its bits; the kernels compute it in float32),
+# float32, float64.
 ctypedef fused real:
+    fg_half
     float
     double
 
@@ -59,7 +65,9 @@ ctypedef fused real:
 # OpenMP team costs ~1.7 us a call (back to back; far more after the team has slept),
 # more than the kernel takes on a shorter run. benchmarks/threshold.py measured where 2
 # threads start to win by 10% (AVX-512, 2 cores): 2^12..2^13 float32 elements, <= 2^10
-# float64 ones (the float64 kernels are ~4x slower); float64 keeps a 2x margin.
+# float64 ones (the float64 kernels are ~4x slower); float64 keeps a 2x margin. float16
+# uses the float32 figure (it runs the float32 kernels plus conversions), and the two-
+# and three-input kernels the same figures (they cost at least as much per element).
 cdef intp parallel_min_float = 1 << 13
 cdef intp parallel_min_double = 1 << 11
 
@@ -67,8 +75,12 @@ cdef intp parallel_min_double = 1 << 11
 # every chunk start 256-byte aligned relative to the array start for either dtype).
 cdef enum:
     CHUNK_ALIGN = 64
-    # Elements staged per step of the strided path (two stack buffers of 8 KiB at most).
-    STRIDED_BLOCK = 1024
+    # Stack bytes of the strided path's staging blocks, shared by the operands (1024
+    # float32 elements per block for a one-input kernel, 204 float64 ones for the
+    # three-input, two-output kernels): small enough for a thread with the smallest stack
+    # Python allows (threading.stack_size(32 KiB)), where NumPy's own ufuncs run too.
+    # Declared as doubles: aligned for every element type.
+    STAGE_DOUBLES = 1024
 
 
 # fastgelu.set_num_threads(): 0 = not set. OpenMP keeps its max-threads setting per
@@ -93,25 +105,158 @@ cdef inline int threads_for(intp n, intp parallel_min) noexcept nogil:
 # ---------------------------------------------------------------------------------------
 # Inner loops
 # ---------------------------------------------------------------------------------------
-cdef inline void call_kernel(const real *x, real *y, intp n, int which) noexcept nogil:
-    """The active ISA's vectorized array kernel for one contiguous run."""
-    if real is float:
-        fg_active.unary[which].f(x, y, n)
+# What a ufunc runs: the shape of its array kernel (inputs, outputs) and the kernel's id
+# in the fg_isa_table of that shape. The operands of a ufunc loop are its inputs, then
+# its outputs.
+cdef enum Shape:
+    UNARY       # y = f(x)
+    BINARY      # y = f(a, b)
+    TERNARY2    # (y, z) = f(a, b, c)
+
+cdef enum:
+    MAX_OPERANDS = 5
+    # The ufunc's `data` pointer carries (shape << SHAPE_SHIFT) | kernel id.
+    SHAPE_SHIFT = 8
+
+cdef struct Kernel:
+    Shape shape
+    int which
+    int nin        # inputs
+    int nargs      # inputs + outputs
+
+
+cdef inline Kernel kernel_from_data(void *data) noexcept nogil:
+    cdef Py_ssize_t code = <Py_ssize_t>data
+    cdef Kernel k
+    k.shape = <Shape>(code >> SHAPE_SHIFT)
+    k.which = code & ((1 << SHAPE_SHIFT) - 1)
+    k.nin = 1 if k.shape == UNARY else (2 if k.shape == BINARY else 3)
+    k.nargs = k.nin + (2 if k.shape == TERNARY2 else 1)
+    return k
+
+
+cdef inline void call_kernel(Kernel k, real **p, intp n) noexcept nogil:
+    """The active ISA's vectorized array kernel on n contiguous elements of each operand."""
+    if k.shape == UNARY:
+        if real is fg_half:
+            fg_active.unary[k.which].h(p[0], p[1], n)
+        elif real is float:
+            fg_active.unary[k.which].f(p[0], p[1], n)
+        else:
+            fg_active.unary[k.which].d(p[0], p[1], n)
+    elif k.shape == BINARY:
+        if real is fg_half:
+            fg_active.binary[k.which].h(p[0], p[1], p[2], n)
+        elif real is float:
+            fg_active.binary[k.which].f(p[0], p[1], p[2], n)
+        else:
+            fg_active.binary[k.which].d(p[0], p[1], p[2], n)
     else:
-        fg_active.unary[which].d(x, y, n)
+        if real is fg_half:
+            fg_active.ternary2[k.which].h(p[0], p[1], p[2], p[3], p[4], n)
+        elif real is float:
+            fg_active.ternary2[k.which].f(p[0], p[1], p[2], p[3], p[4], n)
+        else:
+            fg_active.ternary2[k.which].d(p[0], p[1], p[2], p[3], p[4], n)
 
 
-cdef void run_contiguous(const real *x, real *y, intp n, int which) noexcept nogil:
-    cdef int nthreads = threads_for(
-        n, parallel_min_float if real is float else parallel_min_double)
-    # NumPy skips its copy for overlap that a forward element-by-element loop handles
-    # (out starting at or before the input, e.g. gelu(a[1:], out=a[:-1])); split over
-    # threads, a later chunk could overwrite input an earlier chunk has yet to read.
-    # Such calls run serially; in place (y == x) and disjoint arrays are fine.
-    if nthreads > 1 and y != x and y + n > x and x + n > y:
+cdef void run_range(Kernel k, real **ops, const intp *steps, intp n) noexcept nogil:
+    """n elements of operands with any steps (in bytes), on the calling thread.
+
+    Operands whose step is the element size go to the kernel as they are. The others go
+    through one stack block per operand (8 KiB shared), a block of elements at a
+    time: a zero-stride input (a broadcast scalar, such as grad_out = 1) is filled once;
+    other inputs are gathered and outputs scattered block by block. Element access by
+    memcpy: NumPy may hand us unaligned data (e.g. from a packed structured array).
+    """
+    cdef double stage[STAGE_DOUBLES]
+    cdef intp block = (STAGE_DOUBLES * sizeof(double)) // (k.nargs * sizeof(real))
+    cdef real *blocks[MAX_OPERANDS]
+    cdef real *p[MAX_OPERANDS]
+    cdef char *at[MAX_OPERANDS]
+    cdef intp i, m
+    cdef int o
+    cdef bint staged = False, first = True
+    for o in range(k.nargs):
+        at[o] = <char *>ops[o]
+        blocks[o] = <real *>stage + o * block
+        staged = staged or steps[o] != sizeof(real)
+    if not staged:
+        call_kernel(k, ops, n)
+        return
+    while n > 0:
+        m = min(n, block)
+        for o in range(k.nargs):
+            if steps[o] == sizeof(real):
+                p[o] = <real *>at[o]
+                continue
+            p[o] = blocks[o]
+            if o < k.nin and (steps[o] != 0 or first):
+                for i in range(m):
+                    memcpy(&blocks[o][i], at[o] + i * steps[o], sizeof(real))
+        call_kernel(k, p, m)
+        for o in range(k.nin, k.nargs):
+            if steps[o] != sizeof(real):
+                for i in range(m):
+                    memcpy(at[o] + i * steps[o], &blocks[o][i], sizeof(real))
+        for o in range(k.nargs):
+            at[o] += m * steps[o]
+        n -= m
+        first = False
+
+
+cdef void run_chunk(Kernel k, real **ops, const intp *steps, intp start,
+                    intp n) noexcept nogil:
+    """run_range on elements [start, start + n) (one thread's share)."""
+    cdef real *shifted[MAX_OPERANDS]
+    cdef int o
+    for o in range(k.nargs):
+        shifted[o] = <real *>(<char *>ops[o] + start * steps[o])
+    run_range(k, shifted, steps, n)
+
+
+cdef bint outputs_overlap(Kernel k, real **ops, const intp *steps, intp n) noexcept nogil:
+    """Whether an output partially overlaps another operand (contiguous or zero-stride).
+
+    NumPy skips its copy for overlap that a forward element-by-element loop handles (out
+    starting at or before the input, e.g. gelu(a[1:], out=a[:-1])); split over threads, a
+    later chunk could overwrite input an earlier chunk has yet to read. Such calls run
+    serially. An output identical to an operand (in place) is fine.
+    """
+    cdef int o, j
+    cdef char *lo_o
+    cdef char *hi_o
+    cdef char *lo_j
+    cdef char *hi_j
+    for o in range(k.nin, k.nargs):
+        lo_o = <char *>ops[o]
+        hi_o = lo_o + n * sizeof(real)
+        for j in range(k.nargs):
+            if j == o or (ops[j] == ops[o] and steps[j] == steps[o]):
+                continue
+            lo_j = <char *>ops[j]
+            hi_j = lo_j + (n * sizeof(real) if steps[j] != 0 else sizeof(real))
+            if lo_j < hi_o and lo_o < hi_j:
+                return True
+    return False
+
+
+cdef void run_loop(Kernel k, real **ops, const intp *steps, intp n) noexcept nogil:
+    """One ufunc inner-loop call: split over threads when it is long and every operand
+    is contiguous or a broadcast input (a chunk is then an offset into each); strided
+    runs stay on the calling thread."""
+    cdef bint splittable = True
+    cdef int o
+    for o in range(k.nargs):
+        if not (steps[o] == sizeof(real) or (o < k.nin and steps[o] == 0)):
+            splittable = False
+    cdef int nthreads = 1
+    if splittable:
+        nthreads = threads_for(n, parallel_min_double if real is double else parallel_min_float)
+    if nthreads > 1 and outputs_overlap(k, ops, steps, n):
         nthreads = 1
     if nthreads == 1:
-        call_kernel(x, y, n, which)
+        run_range(k, ops, steps, n)
         return
     # One chunk per thread, each a whole number of cache lines: every element's result
     # is the same whatever the split, so results are bitwise identical for any thread
@@ -128,90 +273,100 @@ cdef void run_contiguous(const real *x, real *y, intp n, int which) noexcept nog
     for c in prange(nchunks, num_threads=nthreads, schedule='static'):
         start = c * chunk
         feclearexcept(FP_REPORTED)
-        call_kernel(x + start, y + start, min(chunk, n - start), which)
+        run_chunk(k, ops, steps, start, min(chunk, n - start))
         flags |= fetestexcept(FP_REPORTED)
     if flags:
         feraiseexcept(flags)
 
 
-cdef void run_strided(char *xp, intp sx, char *yp, intp sy, intp n,
-                      int which, real *xbuf, real *ybuf) noexcept nogil:
-    """Gather a block into xbuf, run the array kernel, scatter from ybuf; repeat."""
-    cdef intp i, m
-    cdef const real *src
-    cdef real *dst
-    while n > 0:
-        m = min(n, <intp>STRIDED_BLOCK)
-        if sx == sizeof(real):
-            src = <const real *>xp
-        else:
-            for i in range(m):
-                memcpy(&xbuf[i], xp + i * sx, sizeof(real))
-            src = xbuf
-        dst = <real *>yp if sy == sizeof(real) else ybuf
-        call_kernel(src, dst, m, which)
-        if dst == ybuf:
-            for i in range(m):
-                memcpy(yp + i * sy, &ybuf[i], sizeof(real))
-        xp += m * sx
-        yp += m * sy
-        n -= m
+# The ufunc loop signature is fixed by NumPy, so the three dtype loops are thin wrappers
+# that give the fused implementation its element type; `data` names the kernel.
+cdef void loop_half(char **args, intp *dims, intp *steps, void *data) noexcept nogil:
+    run_loop(kernel_from_data(data), <fg_half **>args, steps, dims[0])
 
 
-cdef inline void unary_loop(char **args, intp n, intp *steps, int which,
-                            real *xbuf, real *ybuf) noexcept nogil:
-    if steps[0] == sizeof(real) and steps[1] == sizeof(real):
-        run_contiguous(<const real *>args[0], <real *>args[1], n, which)
-    else:
-        # memcpy element access: NumPy may hand us unaligned data (e.g. from a
-        # packed structured array).
-        run_strided(args[0], steps[0], args[1], steps[1], n, which, xbuf, ybuf)
+cdef void loop_float(char **args, intp *dims, intp *steps, void *data) noexcept nogil:
+    run_loop(kernel_from_data(data), <float **>args, steps, dims[0])
 
 
-# The ufunc loop signature is fixed by NumPy, so the two dtype loops are thin wrappers
-# that give the fused implementation its element type; `data` carries the kernel id.
-cdef void unary_loop_float(char **args, intp *dims, intp *steps, void *data) noexcept nogil:
-    cdef float xbuf[STRIDED_BLOCK]
-    cdef float ybuf[STRIDED_BLOCK]
-    unary_loop(args, dims[0], steps, <int><Py_ssize_t>data, xbuf, ybuf)
-
-
-cdef void unary_loop_double(char **args, intp *dims, intp *steps, void *data) noexcept nogil:
-    cdef double xbuf[STRIDED_BLOCK]
-    cdef double ybuf[STRIDED_BLOCK]
-    unary_loop(args, dims[0], steps, <int><Py_ssize_t>data, xbuf, ybuf)
+cdef void loop_double(char **args, intp *dims, intp *steps, void *data) noexcept nogil:
+    run_loop(kernel_from_data(data), <double **>args, steps, dims[0])
 
 
 # ---------------------------------------------------------------------------------------
 # Ufunc registration
 # ---------------------------------------------------------------------------------------
 # NumPy keeps pointers to these arrays for the life of the ufuncs: module-level storage.
-cdef cnp.PyUFuncGenericFunction unary_loops[2]
-unary_loops[0] = <cnp.PyUFuncGenericFunction>unary_loop_float
-unary_loops[1] = <cnp.PyUFuncGenericFunction>unary_loop_double
-# Loop order matters: NumPy takes the first loop the inputs cast to safely, so float16
-# and small integers run in float32 and int32/int64 in float64, as with np.exp.
-cdef char unary_types[4]
-unary_types[:] = [cnp.NPY_FLOAT, cnp.NPY_FLOAT, cnp.NPY_DOUBLE, cnp.NPY_DOUBLE]
-cdef void *unary_data[FG_N_UNARY][2]
+cdef enum:
+    N_LOOPS = 3      # float16, float32, float64
+    N_UFUNCS = 10
+
+cdef cnp.PyUFuncGenericFunction dtype_loops[N_LOOPS]
+dtype_loops[:] = [<cnp.PyUFuncGenericFunction>loop_half,
+                  <cnp.PyUFuncGenericFunction>loop_float,
+                  <cnp.PyUFuncGenericFunction>loop_double]
+# Loop order matters: NumPy takes the first loop all inputs cast to safely. float16 runs
+# the float16 loop, float32 the float32 one; integers follow np.exp: bool, int8 and uint8
+# cast safely to float16 (so they return float16, as np.exp(int8) does), int16/uint16 to
+# float32, larger integers to float64.
+cdef char dtype_codes[N_LOOPS]
+dtype_codes[:] = [cnp.NPY_FLOAT16, cnp.NPY_FLOAT, cnp.NPY_DOUBLE]
+cdef char types_unary[N_LOOPS * 2]
+cdef char types_binary[N_LOOPS * 3]
+cdef char types_ternary2[N_LOOPS * 5]
+cdef void *ufunc_data[N_UFUNCS][N_LOOPS]
+cdef int ufuncs_made = 0
 _ufunc_strings = []   # NumPy keeps the name and doc pointers: keep their bytes alive
 
 
-cdef object make_unary_ufunc(int which, str name):
-    unary_data[which][0] = <void *><Py_ssize_t>which
-    unary_data[which][1] = <void *><Py_ssize_t>which
+cdef void fill_types(char *types, int nargs) noexcept:
+    """Every operand of loop i has dtype_codes[i]."""
+    cdef int i, o
+    for i in range(N_LOOPS):
+        for o in range(nargs):
+            types[i * nargs + o] = dtype_codes[i]
+
+
+fill_types(types_unary, 2)
+fill_types(types_binary, 3)
+fill_types(types_ternary2, 5)
+
+
+cdef object make_ufunc(Shape shape, int which, str name):
+    global ufuncs_made
+    if ufuncs_made >= N_UFUNCS:
+        raise RuntimeError("fastgelu: N_UFUNCS is too small")
+    cdef void **data = ufunc_data[ufuncs_made]
+    ufuncs_made += 1
+    cdef Py_ssize_t code = (<Py_ssize_t>shape << SHAPE_SHIFT) | which
+    cdef int i
+    for i in range(N_LOOPS):
+        data[i] = <void *>code
+    cdef char *types
+    cdef int nin, nout
+    if shape == UNARY:
+        types, nin, nout = types_unary, 1, 1
+    elif shape == BINARY:
+        types, nin, nout = types_binary, 2, 1
+    else:
+        types, nin, nout = types_ternary2, 3, 2
     name_bytes = name.encode()
     doc = UFUNC_DOCS[name].encode()
     _ufunc_strings.extend([name_bytes, doc])
     return cnp.PyUFunc_FromFuncAndData(
-        unary_loops, unary_data[which], unary_types, 2, 1, 1,
-        cnp.PyUFunc_None, name_bytes, doc, 0)
+        dtype_loops, data, types, N_LOOPS, nin, nout, cnp.PyUFunc_None, name_bytes, doc, 0)
 
 
-gelu = make_unary_ufunc(FG_GELU, "gelu")
-gelu_grad = make_unary_ufunc(FG_GELU_GRAD, "gelu_grad")
-gelu_tanh = make_unary_ufunc(FG_GELU_TANH, "gelu_tanh")
-gelu_tanh_grad = make_unary_ufunc(FG_GELU_TANH_GRAD, "gelu_tanh_grad")
+gelu = make_ufunc(UNARY, FG_GELU, "gelu")
+gelu_grad = make_ufunc(UNARY, FG_GELU_GRAD, "gelu_grad")
+gelu_tanh = make_ufunc(UNARY, FG_GELU_TANH, "gelu_tanh")
+gelu_tanh_grad = make_ufunc(UNARY, FG_GELU_TANH_GRAD, "gelu_tanh_grad")
+gelu_backward = make_ufunc(BINARY, FG_GELU_BACKWARD, "gelu_backward")
+gelu_tanh_backward = make_ufunc(BINARY, FG_GELU_TANH_BACKWARD, "gelu_tanh_backward")
+geglu = make_ufunc(BINARY, FG_GEGLU, "geglu")
+geglu_tanh = make_ufunc(BINARY, FG_GEGLU_TANH, "geglu_tanh")
+geglu_backward = make_ufunc(TERNARY2, FG_GEGLU_BACKWARD, "geglu_backward")
+geglu_tanh_backward = make_ufunc(TERNARY2, FG_GEGLU_TANH_BACKWARD, "geglu_tanh_backward")
 
 
 # ---------------------------------------------------------------------------------------

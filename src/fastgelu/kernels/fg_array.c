@@ -4,6 +4,11 @@
  * and that ISA's compiler flags (see setup.py); each build exports fg_table_<name>.
  * The loops are plain `omp simd` loops: the compiler vectorizes the inlined, branch-free
  * kernels at the width of the ISA (check with -fopt-info-vec, see tools/).
+ *
+ * Every kernel gets three loops from one macro: float16 (computed in float32: convert,
+ * run the float32 kernel, convert back, element by element, so the loop stays one pass),
+ * float32 and float64. One macro per arity: unary y = f(x), binary y = f(a, b), and
+ * ternary with two outputs (y, z) = f(a, b, c).
  */
 #include "fg_dispatch.h"
 #include "fg_math.h"
@@ -23,27 +28,138 @@
 #define FG_SIMD_LOOP _Pragma("omp simd")
 #endif
 
-/* One float and one double loop per kernel.  `omp simd` tells the compiler the
- * iterations are independent, which is true also in place (x == y): each element is
- * read before it is written, by the same iteration. */
-#define FG_DEFINE_UNARY(kernel)                                                      \
-    static void FG_CAT(kernel##_f_array, FG_ISA)(const float *x, float *y, ptrdiff_t n) \
-    {                                                                                \
-        FG_SIMD_LOOP                                                                 \
-        for (ptrdiff_t i = 0; i < n; i++) y[i] = kernel##_f(x[i]);                   \
-    }                                                                                \
-    static void FG_CAT(kernel##_d_array, FG_ISA)(const double *x, double *y, ptrdiff_t n) \
-    {                                                                                \
-        FG_SIMD_LOOP                                                                 \
-        for (ptrdiff_t i = 0; i < n; i++) y[i] = kernel##_d(x[i]);                   \
+/* ---- float16 <-> float32, exact and branch-free (integer selects; vectorizes) ----------
+ * Written out rather than taken from NumPy's npymath (a link dependency) or F16C (not in
+ * the baseline build): the same bits on every ISA build. */
+static inline uint32_t fg__f32_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+static inline float fg__f32_from_bits(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+/* all-ones if c else 0 */
+static inline uint32_t fg__mask32(int c) { return (uint32_t)0 - (uint32_t)(c != 0); }
+
+/* Exact. Subnormal halves are m 2^-24 with m < 2^10: converted as an integer and scaled
+ * (no subnormal float operand, which costs a microcode assist on x86); normal halves
+ * rebias the exponent (15 -> 127); inf and NaN keep their payload (a signaling NaN stays
+ * signaling, as in NumPy's conversion). */
+static inline float fg__half_to_float(fg_half h)
+{
+    uint32_t em = (uint32_t)h & 0x7fffu;
+    uint32_t sub = fg__f32_bits((float)(int32_t)em * 0x1p-24f);
+    uint32_t nrm = (em << 13) + ((uint32_t)(127 - 15) << 23);
+    uint32_t spc = (em << 13) | 0x7f800000u;
+    uint32_t is_sub = fg__mask32(em < 0x400u), is_spc = fg__mask32(em >= 0x7c00u);
+    uint32_t r = (sub & is_sub) | (nrm & ~is_sub & ~is_spc) | (spc & is_spc);
+    return fg__f32_from_bits(r | (((uint32_t)h & 0x8000u) << 16));
+}
+
+/* Round to nearest even (IEEE), as NumPy's float -> float16 cast. Values that round to
+ * half subnormals go through one float addition of 0.5 (its rounding at 2^-24 is the
+ * rounding to the half grid); normals round on the bits; NaN keeps its sign and top
+ * payload bits and is made quiet. A finite value that rounds past the largest half
+ * (|f| >= 65520) becomes inf and raises FE_OVERFLOW, as NumPy's cast does (np.errstate
+ * sees it): the inf is produced by an overflowing float multiply, only there. */
+static inline fg_half fg__float_to_half(float f)
+{
+    uint32_t u = fg__f32_bits(f);
+    uint32_t sign = (u >> 16) & 0x8000u;
+    uint32_t a = u & 0x7fffffffu;
+    uint32_t is_sub = fg__mask32(a < (113u << 23));             /* |f| < 2^-14 */
+    uint32_t is_big = fg__mask32(a >= 0x477ff000u);             /* rounds to inf, or inf/NaN */
+    uint32_t is_nan = fg__mask32(a > 0x7f800000u);
+    uint32_t overflows = is_big & fg__mask32(a < 0x7f800000u);
+    /* only |f| < 2^-14 enters the addition (never a NaN: no FE_INVALID) */
+    uint32_t sub = fg__f32_bits(fg__f32_from_bits(a & is_sub) + 0.5f) - fg__f32_bits(0.5f);
+    uint32_t nrm = (a + ((uint32_t)(15 - 127) << 23) + 0xfffu + ((a >> 13) & 1u)) >> 13;
+    float inf_or_zero = fg__f32_from_bits(overflows & 0x7f7fffffu) * 2.0f; /* FLT_MAX*2 */
+    uint32_t inf = (0x7c00u & ~overflows) | ((fg__f32_bits(inf_or_zero) >> 13) & 0x7c00u);
+    uint32_t big = (inf & ~is_nan) | ((0x7e00u | ((a >> 13) & 0x3ffu)) & is_nan);
+    uint32_t r = (sub & is_sub) | (nrm & ~is_sub & ~is_big) | (big & is_big);
+    return (fg_half)(r | sign);
+}
+
+/* ---- element types: storage, the kernel precision, and the conversions ---------------- */
+#define FG_T_h fg_half /* stored as */
+#define FG_T_f float
+#define FG_T_d double
+#define FG_K_h f       /* computed by the kernels of */
+#define FG_K_f f
+#define FG_K_d d
+#define FG_KT_h float  /* kernel value type */
+#define FG_KT_f float
+#define FG_KT_d double
+#define FG_LOAD_h(v) fg__half_to_float(v)
+#define FG_LOAD_f(v) (v)
+#define FG_LOAD_d(v) (v)
+#define FG_STORE_h(v) fg__float_to_half(v)
+#define FG_STORE_f(v) (v)
+#define FG_STORE_d(v) (v)
+
+/* fg_<fn>_<f|d>: the scalar kernel for element type sfx */
+#define FG_KERNEL(kernel, sfx) FG_CAT(kernel, FG_K_##sfx)
+/* the array loop's name in this ISA build, e.g. fg_gelu_array_h_avx2 */
+#define FG_LOOP_NAME(kernel, sfx) FG_CAT(FG_CAT(kernel##_array, sfx), FG_ISA)
+
+/* `omp simd` tells the compiler the iterations are independent, which is true also in
+ * place (an output identical to an input): each element's inputs are read before its
+ * outputs are written, by the same iteration. */
+#define FG_UNARY_LOOP(kernel, sfx)                                                        \
+    static void FG_LOOP_NAME(kernel, sfx)(const FG_T_##sfx *x, FG_T_##sfx *y, ptrdiff_t n) \
+    {                                                                                     \
+        FG_SIMD_LOOP                                                                      \
+        for (ptrdiff_t i = 0; i < n; i++)                                                 \
+            y[i] = FG_STORE_##sfx(FG_KERNEL(kernel, sfx)(FG_LOAD_##sfx(x[i])));           \
     }
 
-FG_DEFINE_UNARY(fg_gelu)
-FG_DEFINE_UNARY(fg_gelu_grad)
-FG_DEFINE_UNARY(fg_gelu_tanh)
-FG_DEFINE_UNARY(fg_gelu_tanh_grad)
+#define FG_BINARY_LOOP(kernel, sfx)                                                       \
+    static void FG_LOOP_NAME(kernel, sfx)(const FG_T_##sfx *a, const FG_T_##sfx *b,       \
+                                          FG_T_##sfx *y, ptrdiff_t n)                     \
+    {                                                                                     \
+        FG_SIMD_LOOP                                                                      \
+        for (ptrdiff_t i = 0; i < n; i++)                                                 \
+            y[i] = FG_STORE_##sfx(                                                        \
+                FG_KERNEL(kernel, sfx)(FG_LOAD_##sfx(a[i]), FG_LOAD_##sfx(b[i])));        \
+    }
 
-#define FG_ENTRY(kernel) {FG_CAT(kernel##_f_array, FG_ISA), FG_CAT(kernel##_d_array, FG_ISA)}
+#define FG_TERNARY2_LOOP(kernel, sfx)                                                     \
+    static void FG_LOOP_NAME(kernel, sfx)(const FG_T_##sfx *a, const FG_T_##sfx *b,       \
+                                          const FG_T_##sfx *c, FG_T_##sfx *y,             \
+                                          FG_T_##sfx *z, ptrdiff_t n)                     \
+    {                                                                                     \
+        FG_SIMD_LOOP                                                                      \
+        for (ptrdiff_t i = 0; i < n; i++) {                                               \
+            FG_KT_##sfx yi, zi;                                                           \
+            FG_KERNEL(kernel, sfx)(FG_LOAD_##sfx(a[i]), FG_LOAD_##sfx(b[i]),              \
+                                   FG_LOAD_##sfx(c[i]), &yi, &zi);                        \
+            y[i] = FG_STORE_##sfx(yi);                                                    \
+            z[i] = FG_STORE_##sfx(zi);                                                    \
+        }                                                                                 \
+    }
+
+/* One loop per element type, and the table entry {h, f, d} listing them. */
+#define FG_DEFINE(ARITY, kernel) \
+    FG_##ARITY##_LOOP(kernel, h) FG_##ARITY##_LOOP(kernel, f) FG_##ARITY##_LOOP(kernel, d)
+#define FG_ENTRY(kernel) \
+    {FG_LOOP_NAME(kernel, h), FG_LOOP_NAME(kernel, f), FG_LOOP_NAME(kernel, d)}
+
+FG_DEFINE(UNARY, fg_gelu)
+FG_DEFINE(UNARY, fg_gelu_grad)
+FG_DEFINE(UNARY, fg_gelu_tanh)
+FG_DEFINE(UNARY, fg_gelu_tanh_grad)
+FG_DEFINE(BINARY, fg_gelu_backward)
+FG_DEFINE(BINARY, fg_gelu_tanh_backward)
+FG_DEFINE(BINARY, fg_geglu)
+FG_DEFINE(BINARY, fg_geglu_tanh)
+FG_DEFINE(TERNARY2, fg_geglu_backward)
+FG_DEFINE(TERNARY2, fg_geglu_tanh_backward)
 
 const fg_isa_table FG_CAT(fg_table, FG_ISA) = {
     FG_STR(FG_ISA),
@@ -52,5 +168,15 @@ const fg_isa_table FG_CAT(fg_table, FG_ISA) = {
         [FG_GELU_GRAD] = FG_ENTRY(fg_gelu_grad),
         [FG_GELU_TANH] = FG_ENTRY(fg_gelu_tanh),
         [FG_GELU_TANH_GRAD] = FG_ENTRY(fg_gelu_tanh_grad),
+    },
+    {
+        [FG_GELU_BACKWARD] = FG_ENTRY(fg_gelu_backward),
+        [FG_GELU_TANH_BACKWARD] = FG_ENTRY(fg_gelu_tanh_backward),
+        [FG_GEGLU] = FG_ENTRY(fg_geglu),
+        [FG_GEGLU_TANH] = FG_ENTRY(fg_geglu_tanh),
+    },
+    {
+        [FG_GEGLU_BACKWARD] = FG_ENTRY(fg_geglu_backward),
+        [FG_GEGLU_TANH_BACKWARD] = FG_ENTRY(fg_geglu_tanh_backward),
     },
 };

@@ -472,4 +472,300 @@ FG__PUBLIC(gelu_grad)
 FG__PUBLIC(gelu_tanh)
 FG__PUBLIC(gelu_tanh_grad)
 
+
+/* =========================================================================================
+ * Fused products: w * f(x) rounded ONCE (the backward and GeGLU kernels)
+ * =========================================================================================
+ *   gelu_backward(g, x)       = g gelu_grad(x)           (PyTorch's gelu_backward contract)
+ *   gelu_tanh_backward(g, x)  = g gelu_tanh_grad(x)
+ *   geglu(a, b)               = gelu(a) b                (the GeGLU gate), geglu_tanh alike
+ *   geglu_backward(g, a, b)   = (g b gelu_grad(a), g gelu(a)), geglu_tanh_backward alike
+ * Rounding f(x) first and then the product would round twice (up to ~1.6 ulp); here the
+ * product is formed from f's unrounded value:
+ *   float32 (and float16): the dd = 0 core's double value (~0.04 ulp of float before its
+ *     rounding) times w in double (g b of two floats is exact in double), rounded once
+ *     to float: <= 0.5 + ~0.05 ulp.
+ *   float64: the cores' double-double value before their last rounding
+ *     (fg__<fn>_scaled_dd below), times w as a double-double product, rounded once:
+ *     ~2^-104 relative before that rounding, so <= 0.5 ulp + a hair for normal results
+ *     (subnormal results: <= 0.75 ulp, the cores' own 2^-600 double rounding).
+ * Special values are those of the two-step product w * f(x) (IEEE: inf * 0 = NaN with
+ * FE_INVALID, overflow to inf with FE_OVERFLOW, NaN in -> NaN out); nothing else raises.
+ * Beyond the clamp on the left (float32 x < -14.6 / -12 for the tanh pair, float64 -38.75 /
+ * -22) f is taken as -0, as the unary kernels round it and as the unfused product has it:
+ * the exact w f(x) there is below |w| 2^-151 (float32) / |w| 2^-1079 (float64), so the
+ * 1-ulp bound holds for every x only for |w| <= 4 / 32; larger |w| would need f beyond
+ * the kernels' range (an exponent carried past the 2^600 scaling): not done.
+ * MEASURED (tests/test_ml.py, SSE2, AVX2+FMA, AVX-512 builds): float32 <= 0.567 ulp (the
+ * unary kernels' own bound); float64 <= 0.766 ulp, the maxima at results near 2^-1022
+ * where the 2^-600 scaling rounds twice (<= 0.523 for |result| >= 2^-1000); float16
+ * (through float32) <= 0.5001 ulp.
+ * ========================================================================================= */
+
+/* f(x) = (hi + lo) * scale: scale = 2^-600 wherever f is computed (hi = f(x) 2^600, so that
+ * f down to the subnormal range keeps its full precision; |hi| < 2^606 and, unless 0,
+ * > 2^-500), and scale = 1, lo = 0, hi = x where f(x) = x exactly (gelu and gelu_tanh
+ * beyond their clamps, +inf) or x is NaN. hi + lo is normalized (|lo| <= ulp(hi)/2). */
+typedef struct {
+    double hi, lo, scale;
+} fg__scaled_dd;
+
+FG_INLINE double fg__sel_mask(uint64_t m, double a, double b) /* m all-ones ? a : b */
+{
+    return fg__from_bits((fg__bits(a) & m) | (fg__bits(b) & ~m));
+}
+/* All-ones where |a| < bound (bound > 0, a power of two or inf), 0 where not or a is NaN:
+ * an integer compare on the bits, so no FP flag and it vectorizes on SSE2 (psubq, psrlq). */
+FG_INLINE uint64_t fg__mask_abs_below(double a, double bound)
+{
+    uint64_t abs_bits = fg__bits(a) & ~((uint64_t)1 << 63);
+    return (uint64_t)0 - ((abs_bits - fg__bits(bound)) >> 63);
+}
+/* All-ones where x > T or x is +inf (then gelu(x) = x and gelu_tanh(x) = x, exactly). */
+FG_INLINE uint64_t fg__mask_beyond(double x, double T)
+{
+    return (uint64_t)0 - (fg__bits(T - x) >> 63);
+}
+/* All-ones where x < -T (-inf included), 0 elsewhere and for NaN: integer compares on
+ * the bits (x < -T <=> sign set and bits(-T) < bits(x) <= bits(-inf)). */
+FG_INLINE uint64_t fg__mask_left_tail(double x, double T)
+{
+    uint64_t b = fg__bits(x);
+    uint64_t m = (b >> 63) & ((fg__bits(-T) - b) >> 63) &
+                 ~((UINT64_C(0xfff0000000000000) - b) >> 63);
+    return (uint64_t)0 - m;
+}
+/* Beyond the clamp on the left the cores round their value to -0 (|f| < 2^-150 / 2^-1075
+ * there); the products take it as exactly -0 too, like the unfused product does (the
+ * clamped value itself, times a large w, would be wrong). */
+FG_INLINE double fg__zero_left_tail(double x, double T, double f)
+{
+    return fg__sel_mask(fg__mask_left_tail(x, T), -0.0, f);
+}
+FG_INLINE fg__scaled_dd fg__mk_scaled(double hi, double lo, double scale)
+{
+    fg__scaled_dd r;
+    r.hi = hi;
+    r.lo = lo;
+    r.scale = scale;
+    return r;
+}
+/* f(x) 2^600 for |x| <= T, x itself beyond (scale 1). */
+FG_INLINE fg__scaled_dd fg__scaled_or_identity(double x, double T, fg__dd v)
+{
+    uint64_t beyond = fg__mask_beyond(x, T);
+    return fg__mk_scaled(fg__sel_mask(beyond, x, v.hi), fg__sel_mask(beyond, 0.0, v.lo),
+                         fg__sel_mask(beyond, 1.0, 0x1p-600));
+}
+
+/* The four float64 cores up to their last rounding. Each mirrors fg__<fn>_core(x, 1)
+ * step for step (same helpers, same order of operations) and differs only at the end:
+ * instead of rounding (hi + lo) 2^-600 it returns the double-double, with the positive
+ * side scaled by 2^600 too (exact). The cores above stay untouched: their accuracy is
+ * the validated one (exhaustive float32, mpmath float64). */
+FG_INLINE fg__scaled_dd fg__gelu_scaled_dd(double x)
+{
+    const double T = FG_TMAX_D_HI;
+    double t = fg__clamp(fabs(x), T);
+    fg__dd en = fg__gauss(t, 1, 600, 1);                            /* -e^{-t^2/2} 2^600 */
+    fg__dd g = fgP_muld(1, fgP_mul(1, en, fg__mills(t, 1)), t);     /* gelu(-t) 2^600 */
+    g = fg__fast_two_sum(g.hi, g.lo);
+    fg__dd neg = fg__mk(fg__negabs(g.hi), g.lo);                    /* keeps gelu(-0) = -0 */
+    fg__dd pos = fgP_addd(1, g, t * 0x1p600);                       /* (t + gelu(-t)) 2^600 */
+    return fg__scaled_or_identity(x, T, fgP_sel_neg(1, x, neg, pos));
+}
+
+FG_INLINE fg__scaled_dd fg__gelu_grad_scaled_dd(double x)
+{
+    const double T = FG_TMAX_D_HI;
+    double t = fg__clamp(fabs(x), T);
+    fg__dd e = fg__gauss(t, 1, 600, 0);                              /* e^{-t^2/2} 2^600 */
+    fg__dd d = fgP_tminus(1, FG_T0_HI, FG_T0_LO, FG_T0_LO2_HI, t);   /* t0 - t */
+    fg__dd g = fgP_mul(1, e, fgP_mul(1, d, fg__kfun(t, 1)));          /* gelu_grad(-t) 2^600 */
+    g = fg__fast_two_sum(g.hi, g.lo);
+    fg__dd p = fg__fast_two_sum(0x1p600, -g.hi);                     /* (1 - gelu_grad(-t)) 2^600 */
+    fg__dd pos = fg__fast_two_sum(p.hi, p.lo - g.lo);
+    fg__dd v = fgP_sel_neg(1, x, g, pos);
+    return fg__mk_scaled(v.hi, v.lo, 0x1p-600);
+}
+
+FG_INLINE fg__scaled_dd fg__gelu_tanh_scaled_dd(double x)
+{
+    const double T = FG_TMAXT_D_HI;
+    double t = fg__clamp(fabs(x), T);
+    fg__dd s = fgP_sq(1, t);
+    fg__dd u = fgP_muld(1, fgP_add(1, fgP_mul(1, FG_C(FG_4CA), s), FG_C(FG_4C)), t);
+    double ks;
+    fg__dd em1 = fg__expm1_half(u.hi, u.lo, 1, 0, &ks);
+    fg__dd es = fgP_exp_scale(1, em1, fg__pow2(ks, 600, 0));              /* e 2^600 */
+    fg__dd den = fgP_addd(1, fgP_scale(1, es, 0x1p-600), 1.0);            /* 1 + e */
+    fg__dd num = fgP_sel_neg(1, x, fgP_muld(1, es, t), fg__mk(t * 0x1p600, 0.0));
+    fg__dd q = fgP_div(1, num, den);                                      /* |gelu_tanh| 2^600 */
+    q = fg__fast_two_sum(q.hi, q.lo);
+    fg__dd v = fgP_sel_neg(1, x, fg__mk(fg__negabs(q.hi), -q.lo), q);
+    return fg__scaled_or_identity(x, T, v);
+}
+
+FG_INLINE fg__scaled_dd fg__gelu_tanh_grad_scaled_dd(double x)
+{
+    const double T = FG_TMAXT_D_HI;
+    double t = fg__clamp(fabs(x), T);
+    fg__dd s = fgP_sq(1, t);
+    fg__dd d = fgP_tminus(1, FG_T1_HI, FG_T1_LO, FG_T1_LO2_HI, t);                  /* t1 - t */
+    fg__dd U = fgP_add(1, fgP_muld(1, fgP_addd(1, FG_C(FG_T1), t), t), FG_C(FG_T1SQ));
+    fg__dd aU1 = fgP_addd(1, fgP_mul(1, FG_C(FG_A), U), 1.0);                        /* 1 + aU */
+    fg__dd u = fgP_mul(1, fgP_mul(1, fg__mk(-FG_4C_HI, -FG_4C_LO), d), aU1);         /* -2w */
+    double ks;
+    fg__dd em1 = fg__expm1_half(u.hi, u.lo, 1, 1, &ks);
+    double S = fg__pow2(ks, 600, 0);
+    double St = S * 0x1p-600;
+    fg__dd es = fgP_exp_scale(1, em1, S);                                            /* exp(w) 2^600 */
+    fg__dd qm = fg__two_sum(St - 1.0, St * em1.hi);
+    fg__dd em1w = fg__mk(qm.hi, qm.lo + St * em1.lo);                                /* expm1(w) */
+    fg__dd e_s = fgP_mul(1, FG_C(FG_E0), es);                                        /* e 2^600 */
+    fg__dd e = fgP_scale(1, e_s, 0x1p-600);
+    fg__dd Qd = fgP_add(1, fgP_mul(1, FG_C(FG_6C), aU1), fg__mk(-FG_4C_HI, -FG_4C_LO));
+    fg__dd B = fgP_add(1, fgP_mul(1, d, Qd), fgP_mul(1, FG_C(FG_E0), em1w));         /* 1 + e - h */
+    fg__dd h = fgP_muld(1, fgP_add(1, fgP_mul(1, FG_C(FG_6CA), s), FG_C(FG_C2)), t);
+    fg__dd onee = fgP_addd(1, e, 1.0);
+    fg__dd npos = fgP_add(1, onee, fgP_mul(1, e, h));
+    fg__dd nneg = fgP_mul(1, e_s, B);
+    fg__dd num = fgP_sel_neg(1, x, nneg, fgP_scale(1, npos, 0x1p600));
+    fg__dd q = fgP_div(1, num, fgP_mul(1, onee, onee));                              /* f 2^600 */
+    q = fg__fast_two_sum(q.hi, q.lo);
+    return fg__mk_scaled(q.hi, q.lo, 0x1p-600);
+}
+
+/* w v rounded once, w = (wh + wl) wscale (wl only if has_lo, |wl| <= ulp(wh); wscale 1,
+ * or 2^-600 when a tiny w was scaled up to keep its low part), v = (hi + lo) scale.
+ * The double-double product runs where it is safe: wh finite and |v.hi| < 2^607 (else
+ * v is exact, or NaN, and `plain`, the IEEE product of w and v rounded, is the answer;
+ * it also gives inf * 0 = NaN etc. as the two-step product does). Scaling keeps every
+ * intermediate normal and finite: |wh| >= 2^200 moves 2^-640 onto w (exact), so
+ * |wh vh| < 2^991 (below 2^995 also as Veltkamp splitting needs without FMA) and, where
+ * the result is normal, >= 2^-940; otherwise |wh vh| < 2^807 and the final scale is
+ * <= 1, so what underflows in the product lies below the result's own ulp. The final
+ * scale is applied in two steps (the first exact wherever the result is not 0). */
+FG_INLINE double fg__mul_scaled_dd(double wh, double wl, const int has_lo, double wscale,
+                                   fg__scaled_dd v, double plain)
+{
+    uint64_t ok = fg__mask_abs_below(wh, INFINITY) & fg__mask_abs_below(v.hi, 0x1p607);
+    double vh = fg__sel_mask(ok, v.hi, 0.0), vl = fg__sel_mask(ok, v.lo, 0.0);
+    wh = fg__sel_mask(ok, wh, 0.0);
+    uint64_t big = ~fg__mask_abs_below(wh, 0x1p200);
+    double pre = fg__sel_mask(big, 0x1p-640, 1.0);
+    double post = v.scale * fg__sel_mask(big, 0x1p640, 1.0);
+    wh *= pre;
+    fg__dd p = fg__two_prod(wh, vh);
+    double lo = fg__ma(wh, vl, p.lo);
+    if (has_lo) lo = fg__ma(fg__sel_mask(ok, wl, 0.0) * pre, vh, lo);
+    fg__dd n = fg__fast_two_sum(p.hi, lo); /* normalized before a scaling into subnormals */
+    double r = has_lo ? (n.hi * post) * wscale + (n.lo * post) * wscale : n.hi * post + n.lo * post;
+    r = fg__from_bits(fg__bits(r) | (fg__bits(p.hi) & ((uint64_t)1 << 63))); /* -0 stays -0 */
+    return fg__sel_mask(ok, r, plain);
+}
+
+/* w = a b for the three-input kernels, as (hi + lo) scale. Where a and b are finite and
+ * |a b| < 2^1020 (without FMA also |a|, |b| < 2^995, as Veltkamp splitting needs; then no
+ * partial product overflows), lo is the exact error of hi; a product below 2^-900 (whose
+ * error would underflow; 0 excluded) is formed from a 2^300, b 2^300 (exact: both are
+ * < 2^174 then) with scale 2^-600. Elsewhere hi = a b (IEEE), lo = 0, scale 1: nothing is raised that
+ * the IEEE product a b does not raise. */
+typedef struct {
+    double hi, lo, scale;
+} fg__wprod;
+
+FG_INLINE fg__wprod fg__two_prod_guarded(double a, double b)
+{
+#if FG_HAS_FMA
+    const double limit = INFINITY;
+#else
+    const double limit = 0x1p995;
+#endif
+    double ab = a * b;
+    uint64_t ok = fg__mask_abs_below(a, limit) & fg__mask_abs_below(b, limit) &
+                  fg__mask_abs_below(ab, 0x1p1020);
+    uint64_t tiny = fg__mask_abs_below(ab, 0x1p-900) & ~fg__mask_abs_below(ab, 0x1p-1074);
+    double up = fg__sel_mask(tiny, 0x1p300, 1.0);
+    fg__dd p = fg__two_prod(fg__sel_mask(ok, a, 0.0) * up, fg__sel_mask(ok, b, 0.0) * up);
+    fg__wprod w;
+    w.hi = fg__sel_mask(ok & tiny, p.hi, ab);
+    w.lo = fg__sel_mask(ok, p.lo, 0.0);
+    w.scale = fg__sel_mask(ok & tiny, 0x1p-600, 1.0);
+    return w;
+}
+
+/* f(x) for the products: the scaled double-double, with the left tail beyond the clamp
+ * exactly -0 (scale 1). */
+FG_INLINE fg__scaled_dd fg__scaled_left_tail0(double x, double T, fg__scaled_dd v)
+{
+    uint64_t tail = fg__mask_left_tail(x, T);
+    return fg__mk_scaled(fg__sel_mask(tail, -0.0, v.hi), fg__sel_mask(tail, 0.0, v.lo),
+                         fg__sel_mask(tail, 1.0, v.scale));
+}
+
+/* v rounded to a double for the IEEE fallback (w = +-inf or NaN, v NaN or exact): a
+ * nonzero v that rounds to 0 (below 2^-1075) becomes the smallest subnormal of its sign,
+ * so that inf * f(x) is inf, not NaN, wherever f(x) is not 0. */
+FG_INLINE double fg__nonzero_rounding(fg__scaled_dd v)
+{
+    double r = fg__scaled_sum(v.hi, v.lo, v.scale);
+    /* |a| < 2^-1074 <=> a = +-0; integer masks (a bool -> int64 mask would not vectorize
+     * on SSE2) */
+    uint64_t r_zero = fg__mask_abs_below(r, 0x1p-1074);
+    uint64_t v_nonzero = ~fg__mask_abs_below(v.hi, 0x1p-1074);
+    return fg__from_bits(fg__bits(r) | (r_zero & v_nonzero & 1));
+}
+
+/* w f(x): float32 (w a double holding a float or an exact product of two floats) and
+ * float64 (w = wh + wl). One definition per function f; TMAX names its clamps. */
+#define FG__DEFINE_TIMES(fn, TMAX)                                                          \
+    FG_INLINE double fg__times_##fn##_f(double w, float x)                                  \
+    {                                                                                       \
+        double f = fg__zero_left_tail((double)x, FG_##TMAX##_F_HI,                          \
+                                      fg__##fn##_core((double)x, 0));                       \
+        return w * fg__keep_nan((double)x, f);                                              \
+    }                                                                                       \
+    FG_INLINE double fg__times_##fn##_d(double wh, double wl, const int has_lo,            \
+                                        double wscale, double x)                            \
+    {                                                                                       \
+        fg__scaled_dd v = fg__scaled_left_tail0(x, FG_##TMAX##_D_HI, fg__##fn##_scaled_dd(x)); \
+        double rounded = fg__keep_nan(x, fg__nonzero_rounding(v));                          \
+        double w = has_lo ? wh * wscale : wh;                                               \
+        return fg__mul_scaled_dd(wh, wl, has_lo, wscale, v, w * rounded);                   \
+    }
+FG__DEFINE_TIMES(gelu, TMAX)
+FG__DEFINE_TIMES(gelu_grad, TMAX)
+FG__DEFINE_TIMES(gelu_tanh, TMAXT)
+FG__DEFINE_TIMES(gelu_tanh_grad, TMAXT)
+
+/* ---- public fused kernels ----------------------------------------------------------------
+ * fg_<name>_backward_f/_d(g, x)          = g f'(x)
+ * fg_<gate>_f/_d(a, b)                   = f(a) b
+ * fg_<gate>_backward_f/_d(g, a, b, &da, &db): da = g b f'(a), db = g f(a)
+ * (g b: exact in double for float32; a guarded exact double-double for float64.)        */
+#define FG__PUBLIC_BACKWARD(name, grad)                                                     \
+    FG_INLINE float fg_##name##_f(float g, float x) { return (float)fg__times_##grad##_f(g, x); } \
+    FG_INLINE double fg_##name##_d(double g, double x) { return fg__times_##grad##_d(g, 0.0, 0, 1.0, x); }
+
+#define FG__PUBLIC_GATE(gate, fn, grad)                                                     \
+    FG_INLINE float fg_##gate##_f(float a, float b) { return (float)fg__times_##fn##_f(b, a); } \
+    FG_INLINE double fg_##gate##_d(double a, double b) { return fg__times_##fn##_d(b, 0.0, 0, 1.0, a); } \
+    FG_INLINE void fg_##gate##_backward_f(float g, float a, float b, float *da, float *db)  \
+    {                                                                                       \
+        *da = (float)fg__times_##grad##_f((double)g * (double)b, a);                        \
+        *db = (float)fg__times_##fn##_f(g, a);                                              \
+    }                                                                                       \
+    FG_INLINE void fg_##gate##_backward_d(double g, double a, double b, double *da, double *db) \
+    {                                                                                       \
+        fg__wprod gb = fg__two_prod_guarded(g, b);                                          \
+        *da = fg__times_##grad##_d(gb.hi, gb.lo, 1, gb.scale, a);                           \
+        *db = fg__times_##fn##_d(g, 0.0, 0, 1.0, a);                                        \
+    }
+
+FG__PUBLIC_BACKWARD(gelu_backward, gelu_grad)
+FG__PUBLIC_BACKWARD(gelu_tanh_backward, gelu_tanh_grad)
+FG__PUBLIC_GATE(geglu, gelu, gelu_grad)
+FG__PUBLIC_GATE(geglu_tanh, gelu_tanh, gelu_tanh_grad)
+
 #endif /* FASTGELU_FG_MATH_H */

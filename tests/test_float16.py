@@ -1,0 +1,152 @@
+"""float16 loops: computed by the float32 kernels, rounded once more to float16.
+
+Every one of the 65,536 float16 inputs, on every ISA build this CPU runs, against the
+float64 reference of tests/reference.py, in ulps of float16 (spacing 2**(e - 10), and
+2**-24 below the normal range). The float32 result is within 0.57 float32 ulp, i.e.
+~1e-4 float16 ulp, so the double rounding costs at most that above 0.5: measured max
+0.5001 ulp. The float16 loop is bit for bit NumPy's float16 cast of the float32 loop's
+result (NaN payloads, overflow to inf and its warning included).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastgelu
+from reference import FUNC_NAMES, REF64
+from test_ml import FUSED, call
+
+#: The promise, in float16 ulps (measured 0.5001).
+ULP_BOUND = 1.0
+
+ALL_HALVES = np.arange(2**16, dtype=np.uint32).astype(np.uint16).view(np.float16)
+
+
+def ulp_error16(actual, exact):
+    """|actual - exact| in float16 ulps at the exact value; NaN/inf must match."""
+    exact = np.asarray(exact, np.float64)
+    with np.errstate(invalid="ignore"):
+        exact = np.where(np.abs(exact) >= 65520.0, np.copysign(np.inf, exact), exact)
+    a = np.abs(exact)
+    _, e = np.frexp(a)
+    ulp = np.where(a < 2.0**-14, 2.0**-24, np.ldexp(1.0, (e - 11).astype(np.int32)))
+    act = np.asarray(actual).astype(np.float64)
+    with np.errstate(all="ignore"):
+        err = np.abs(act - exact) / ulp
+    same_special = (np.isnan(act) & np.isnan(exact)) | (np.isinf(act) & (act == exact))
+    err = np.where(same_special, 0.0, err)
+    return np.where(np.isnan(err), np.inf, err)
+
+
+def _check(name, y, exact, inputs):
+    err = ulp_error16(y, exact)
+    i = int(np.argmax(err))
+    assert err[i] <= ULP_BOUND, (
+        f"{name} float16: {int((err > ULP_BOUND).sum())} results over {ULP_BOUND} ulp, "
+        f"max {err[i]:.4g} at inputs {[float(a[i]) for a in inputs]}: got {float(y[i])!r}, "
+        f"expected {exact[i]!r}")
+
+
+@pytest.mark.parametrize("name", FUNC_NAMES)
+def test_every_float16_input_within_1_ulp(name, isa):
+    with np.errstate(all="ignore"):
+        y = getattr(fastgelu, name)(ALL_HALVES)
+        exact = REF64[name](ALL_HALVES.astype(np.float64))
+    assert y.dtype == np.float16
+    _check(name, y, exact, [ALL_HALVES])
+
+
+@pytest.mark.parametrize("name", sorted(FUSED))
+def test_fused_float16_within_1_ulp(name, isa):
+    """All 65,536 x (or a) against a few multipliers, and 300,000 random pairs."""
+    nin, nout, f, grad = FUSED[name]
+    x = ALL_HALVES
+    rng = np.random.default_rng(nin)
+    w_all = np.concatenate([np.repeat(np.float16(v), x.size) for v in (1.0, -0.375, 24.0)])
+    x_all = np.tile(x, 3)
+    k = 300_000
+    w_all = np.concatenate([w_all, (rng.standard_normal(k) * 4).astype(np.float16)])
+    x_all = np.concatenate([x_all, (rng.uniform(-12, 12, k)).astype(np.float16)])
+    x64, w64 = x_all.astype(np.float64), w_all.astype(np.float64)
+    with np.errstate(all="ignore"):
+        if name.endswith("backward") and nin == 2:
+            inputs, exact = (w_all, x_all), [w64 * REF64[grad](x64)]
+        elif nin == 2:
+            inputs, exact = (x_all, w_all), [REF64[f](x64) * w64]
+        else:
+            b = np.roll(w_all, 3)
+            b64 = b.astype(np.float64)
+            inputs = (w_all, x_all, b)
+            exact = [w64 * b64 * REF64[grad](x64), w64 * REF64[f](x64)]
+        out = call(name, *inputs)
+    for y, e in zip(out, exact):
+        assert y.dtype == np.float16
+        _check(name, y, e, inputs)
+
+
+@pytest.mark.parametrize("name", list(FUNC_NAMES) + sorted(FUSED))
+def test_float16_is_the_float32_result_cast(name):
+    """Bit for bit NumPy's cast of the float32 loop's result: the conversions are exact
+    and round to nearest even, NaN payloads and overflow to inf included."""
+    nin = FUSED[name][0] if name in FUSED else 1
+    rng = np.random.default_rng(7)
+    with np.errstate(over="ignore"):
+        args = [ALL_HALVES] + [
+            np.concatenate([rng.standard_normal(2**16 - 8) * 2.0 ** rng.integers(-20, 16, 2**16 - 8),
+                            [65504.0, -65504.0, np.inf, -np.inf, np.nan, 0.0, -0.0, 6e-8]]
+                           ).astype(np.float16)
+            for _ in range(nin - 1)]
+    if name in FUSED and name.endswith("backward") and nin == 2:
+        args = args[::-1]  # x = every half, grad_out random
+    with np.errstate(all="ignore"):
+        half = call(name, *args)
+        single = call(name, *[a.astype(np.float32) for a in args])
+    # where two inputs are NaN, IEEE leaves open whose payload the product keeps
+    two_nans = np.sum([np.isnan(a) for a in args], axis=0) >= 2
+    for h, s in zip(half, single):
+        assert h.dtype == np.float16
+        with np.errstate(over="ignore"):
+            cast = s.astype(np.float16)
+        assert np.all(np.isnan(h[two_nans]) & np.isnan(cast[two_nans]))
+        np.testing.assert_array_equal(h[~two_nans].view(np.uint16),
+                                      cast[~two_nans].view(np.uint16))
+
+
+def test_float16_overflow_warns_like_numpy():
+    big, two = np.float16(60000.0), np.float16(2.0)
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        expected = np.multiply(big, two)
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        y = fastgelu.geglu(big, two)
+    assert y == expected == np.inf and y.dtype == np.float16
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        fastgelu.gelu_backward(np.full(100, 64992.0, np.float16), np.float16(1.0))  # * 1.083
+    with np.errstate(all="raise", under="ignore"):  # nothing for in-range results
+        fastgelu.gelu(ALL_HALVES[np.isfinite(ALL_HALVES)])
+
+
+@pytest.mark.parametrize("itype,expected", [
+    (np.float16, np.float16), (np.bool_, np.float16), (np.int8, np.float16),
+    (np.uint8, np.float16), (np.int16, np.float32), (np.float32, np.float32),
+    (np.int64, np.float64), (np.float64, np.float64)])
+def test_type_resolution_follows_np_exp(itype, expected):
+    """The first loop the input casts to safely: float16 keeps float16, float32 keeps
+    float32, and small integers go where np.exp sends them (bool/int8/uint8: float16)."""
+    x = np.array([0, 1, 2], dtype=itype)
+    assert fastgelu.gelu(x).dtype == np.exp(x).dtype == expected
+    assert fastgelu.gelu_backward(x, x).dtype == np.multiply(np.exp(x), np.exp(x)).dtype
+
+
+def test_mixed_precision_promotes_like_np_multiply():
+    h, f = np.ones(3, np.float16), np.ones(3, np.float32)
+    assert fastgelu.gelu_backward(h, f).dtype == np.float32
+    assert fastgelu.geglu(h, 2.0).dtype == np.float16  # a Python float is weak (NEP 50)
+    assert fastgelu.geglu(h, np.float64(2.0)).dtype == np.float64
+    ga, gb = fastgelu.geglu_backward(h, h, f)
+    assert ga.dtype == gb.dtype == np.float32
+
+
+def test_float16_loops_need_no_optional_package():
+    """bfloat16 (ml_dtypes) is not supported; float16 needs nothing beyond NumPy."""
+    assert fastgelu.gelu.types[0] == "e->e"
+    assert all(not t.startswith("E") for t in fastgelu.gelu.types)
