@@ -3,7 +3,8 @@ warns for no reason.
 
 Complements test_ufunc_api.py (ufunc behaviour, layouts, casting errors), test_values.py
 (accuracy, special values, floating-point flags of the contiguous serial path) and
-test_fork.py (children forked after the parent ran threaded). Here:
+test_fork.py (children forked after the parent ran threaded, or while another thread
+is inside a parallel region). Here:
 
 * bad input: object arrays, every wrong ``out=``/``where=``/``dtype=`` -- NumPy's error
   (the same one np.exp gives) and ``out`` left untouched; read-only inputs; aliasing
@@ -15,15 +16,14 @@ test_fork.py (children forked after the parent ran threaded). Here:
 * threads: many Python threads at once (every exported ufunc), the GIL released during a
   call, OpenMP teams of short-lived threads cleaned up, flags of one thread never
   reported in another, threads with the smallest stack Python allows; Ctrl-C during a
-  call; fork while another thread is inside a parallel region;
-* memory: RSS and reference counts over 100k calls (tools/rss_soak.py runs a million;
+  call;
+* memory: RSS and reference counts over 100k calls of tools/rss_soak.py's call mix (the
+  tool runs a million;
   tools/memcheck.sh runs a subset of the tests under valgrind).
 """
 from __future__ import annotations
 
 import gc
-import mmap
-import multiprocessing
 import os
 import queue
 import signal
@@ -40,6 +40,11 @@ from numpy.lib.stride_tricks import as_strided
 import fastgelu
 from fastgelu import _ufuncs
 from reference import FUNC_NAMES, is_signaling_nan
+
+# tools/rss_soak.py: the call mix of the memory test (the tool runs a million of them).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "tools"))
+import rss_soak  # noqa: E402
 
 UFUNCS = [getattr(fastgelu, n) for n in FUNC_NAMES]
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -989,140 +994,24 @@ def test_ctrl_c_during_calls_leaves_the_process_usable(tmp_path):
     print("\n" + text)
 
 
-# ---------------------------------------------------------------------------------------
-# Fork while another thread is inside a parallel region
-# ---------------------------------------------------------------------------------------
-FORK_BUSY_SCRIPT = textwrap.dedent(
-    """
-    import multiprocessing as mp, os, threading
-    import numpy as np
-    import fastgelu
-
-    X = np.linspace(-5, 5, 10**6)
-
-    def work(_):
-        fastgelu.set_num_threads(2)  # asking for threads in a forked child stays serial
-        return fastgelu.gelu(X).tobytes(), fastgelu.get_num_threads()
-
-    if __name__ == "__main__":
-        fastgelu.set_num_threads(2)
-        fastgelu._ufuncs.set_parallel_threshold("float64", 1024)
-        expected = fastgelu.gelu(X).tobytes()
-        stop = threading.Event()
-        calls = [0]
-
-        def spin():  # the parent's OpenMP team is busy at every fork
-            while not stop.is_set():
-                fastgelu.gelu(X)
-                calls[0] += 1
-
-        t = threading.Thread(target=spin)
-        t.start()
-        seen = set()
-        for _ in range(4):
-            with mp.get_context("fork").Pool(2) as pool:
-                for r, threads in pool.map(work, range(4), chunksize=1):
-                    assert r == expected, "child results differ"
-                    seen.add(threads)
-        # a grandchild (fork of a forked child)
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                pid2 = os.fork()
-                if pid2 == 0:
-                    ok = work(0)[0] == expected
-                    os._exit(0 if ok else 1)
-                _, st = os.waitpid(pid2, 0)
-                code = 0 if (st == 0 and work(0)[0] == expected) else 1
-            finally:
-                os._exit(code)
-        _, status = os.waitpid(pid, 0)
-        stop.set()
-        t.join()
-        assert status == 0, "grandchild failed"
-        assert fastgelu.gelu(X).tobytes() == expected  # the parent still threads fine
-        print("parent calls during the forks:", calls[0])
-        print("child threads:", sorted(seen), "grandchild ok")
-    """
-)
-
-
-@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
-                    reason="no fork() on this platform")
-def test_fork_while_another_thread_is_in_a_parallel_region(tmp_path):
-    script = tmp_path / "fork_busy.py"
-    script.write_text(FORK_BUSY_SCRIPT)
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "child threads: [1] grandchild ok" in done.stdout, done.stdout
-    print("\n" + done.stdout)
-
-
 # =======================================================================================
 # Memory
 # =======================================================================================
-def _rss_bytes():
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * mmap.PAGESIZE
-
-
-def _call_mix():
-    """One round of calls over the paths a user hits (tools/rss_soak.py has the same)."""
-    x64 = np.linspace(-4, 4, 16)
-    x32 = x64.astype(np.float32)
-    xs = np.linspace(-4, 4, 48)[::3]
-    be = x64.astype(">f8")
-    mask = x64 > 0
-    o64, o32 = np.empty(16), np.empty(16, np.float32)
-    ints = np.arange(-8, 8)
-    cplx = np.ones(2, complex)
-    g, gg, gt, gtg = UFUNCS
-    others = [u for u in _all_ufuncs() if u not in UFUNCS]  # binary, two-output ...
-    other_outs = [tuple(np.empty(16) for _ in range(u.nout)) for u in others]
-
-    def round_(i):
-        if others:
-            k = i % len(others)
-            others[k](*(x64,) * others[k].nin)
-            others[k](*(xs,) * others[k].nin, out=other_outs[k])
-        g(x64)
-        gg(x32, out=o32)
-        gt(xs)
-        gtg(be, out=o64)
-        g(x64, out=o64, where=mask)
-        gg(0.5)
-        gt(ints)
-        gtg(x32, dtype=np.float64)
-        if i % 50 == 0:
-            try:
-                g(cplx)
-            except TypeError:
-                pass
-            try:
-                g(x64, out=o32, casting="no")
-            except TypeError:
-                pass
-
-    return round_, (x64, x32, xs, be, mask, o64, o32, ints, *others, *other_outs)
-
-
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs /proc")
 def test_no_memory_growth_over_100k_calls():
     """~100k calls (8 per round, incl. errors, plus 2 of a binary or two-output ufunc
     if the build has them): RSS grows by less than 4 MB after
     warm-up (a leak of 40 bytes a call would show), and the reference counts of the
     ufuncs and of every argument are unchanged."""
-    round_, args = _call_mix()
+    round_, args, _, _ = rss_soak.call_mix()
     for i in range(2000):
         round_(i)
     gc.collect()
-    refs = [sys.getrefcount(o) for o in list(UFUNCS) + list(args)]
-    rss0 = _rss_bytes()
+    refs = [sys.getrefcount(o) for o in list(UFUNCS) + args]
+    rss0 = rss_soak.rss_mib() * 2**20
     for i in range(12_500):
         round_(i)
     gc.collect()
-    grown = _rss_bytes() - rss0
-    assert [sys.getrefcount(o) for o in list(UFUNCS) + list(args)] == refs
+    grown = rss_soak.rss_mib() * 2**20 - rss0
+    assert [sys.getrefcount(o) for o in list(UFUNCS) + args] == refs
     assert grown < 4 << 20, f"RSS grew by {grown / 2**20:.1f} MiB over 100k calls"

@@ -47,15 +47,13 @@ def n_threads():
     return len(os.listdir("/proc/self/task"))
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--calls", type=int, default=1_000_000)
-    ap.add_argument("--large", type=int, default=200)
-    ap.add_argument("--threads", type=int, default=500)
-    ap.add_argument("--report", type=int, default=100_000)
-    ap.add_argument("--limit-mib", type=float, default=4.0)
-    args = ap.parse_args(argv)
+def call_mix():
+    """One round of calls over the paths users hit (also used by tests/test_hardening.py).
 
+    Returns (one_round(i), the arrays and ufuncs it uses, beyond UFUNCS, whose
+    reference counts must not change, a one-element list counting the raising calls,
+    calls per round).
+    """
     x64 = np.linspace(-4, 4, 16)
     x32 = x64.astype(np.float32)
     xs = np.linspace(-4, 4, 48)[::3]
@@ -95,10 +93,25 @@ def main(argv=None):
                 errors[0] += 1
 
     per_round = 10 if others else 8
+    tracked = [x64, x32, xs, be, mask, o64, o32, ints, cplx, *others,
+               *[o for t in other_outs for o in t]]
+    return one_round, tracked, errors, per_round
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--calls", type=int, default=1_000_000)
+    ap.add_argument("--large", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=500)
+    ap.add_argument("--report", type=int, default=100_000)
+    ap.add_argument("--limit-mib", type=float, default=4.0)
+    args = ap.parse_args(argv)
+
+    one_round, tracked_args, errors, per_round = call_mix()
+    g = UFUNCS[0]
     big = np.linspace(-6, 6, 1 << 22)
     big_out = np.empty_like(big)
-    tracked = (list(UFUNCS) + others + [x64, x32, xs, be, mask, o64, o32, ints, cplx, big,
-                                        big_out] + [o for t in other_outs for o in t])
+    tracked = list(UFUNCS) + tracked_args + [big, big_out]
 
     print(f"fastgelu {fastgelu.__version__}, isa {fastgelu.get_isa()}, "
           f"{fastgelu.get_num_threads()} threads, numpy {np.__version__}")
