@@ -137,8 +137,10 @@ def views(draw, dtype=None):
     return base, apply(base), apply
 
 
-def _threads(threaded):
-    """Apply a thread setting; return the restore function."""
+def call_with_threads(threaded, f, *args, **kwargs):
+    """f(*args, **kwargs) on 2 threads with the parallel threshold at 1 (threaded) or on
+    one thread, FP warnings off (NaN/inf inputs are drawn on purpose); the thread
+    settings are restored afterwards."""
     saved = (fastgelu.get_num_threads(), _ufuncs.get_parallel_threshold("float32"),
              _ufuncs.get_parallel_threshold("float64"))
     if threaded:
@@ -147,13 +149,13 @@ def _threads(threaded):
         _ufuncs.set_parallel_threshold("float64", 1)
     else:
         fastgelu.set_num_threads(1)
-
-    def restore():
+    try:
+        with np.errstate(all="ignore"):
+            return f(*args, **kwargs)
+    finally:
         fastgelu.set_num_threads(saved[0])
         _ufuncs.set_parallel_threshold("float32", saved[1])
         _ufuncs.set_parallel_threshold("float64", saved[2])
-
-    return restore
 
 
 def native_result(f, x):
@@ -168,12 +170,7 @@ def test_any_layout(name, bv, threaded):
     base, x, _ = bv
     f = getattr(fastgelu, name)
     before = base.copy()
-    restore = _threads(threaded)
-    try:
-        with np.errstate(all="ignore"):
-            y = f(x)
-    finally:
-        restore()
+    y = call_with_threads(threaded, f, x)
     assert y.dtype == x.dtype.newbyteorder("=") and y.shape == x.shape
     np.testing.assert_array_equal(as_bits(y), as_bits(native_result(f, x)))
     np.testing.assert_array_equal(as_bits(base), as_bits(before))  # input untouched
@@ -216,12 +213,7 @@ def test_out_and_where(data, name, threaded):
     mask = np.broadcast_to(where, x.shape)
     out_before = out.copy()
     before = base.copy()
-    restore = _threads(threaded)
-    try:
-        with np.errstate(all="ignore"):
-            r = f(x, out=out, where=where)
-    finally:
-        restore()
+    r = call_with_threads(threaded, f, x, out=out, where=where)
     assert r is out
     with np.errstate(all="ignore"):
         expected = native_result(f, x).astype(out.dtype)
@@ -243,12 +235,7 @@ def test_in_place(data, name, threaded, use_where):
     x_before = x.copy()
     before = base.copy()
     expected = native_result(f, x_before)
-    restore = _threads(threaded)
-    try:
-        with np.errstate(all="ignore"):
-            f(x, out=x, where=where)
-    finally:
-        restore()
+    call_with_threads(threaded, f, x, out=x, where=where)
     np.testing.assert_array_equal(as_bits(x)[where], as_bits(expected)[where])
     np.testing.assert_array_equal(as_bits(x)[~where], as_bits(x_before)[~where])
     # nothing of base outside the selected elements of x is written
@@ -299,12 +286,7 @@ def test_overlapping_input_and_output(bxo, name, threaded, use_where, data):
     expected = native_result(f, x_before)
     out_before = out.copy()
     before = base.copy()
-    restore = _threads(threaded)
-    try:
-        with np.errstate(all="ignore"):
-            f(x, out=out, where=where)
-    finally:
-        restore()
+    call_with_threads(threaded, f, x, out=out, where=where)
     np.testing.assert_array_equal(as_bits(out)[where], as_bits(expected)[where])
     np.testing.assert_array_equal(as_bits(out)[~where], as_bits(out_before)[~where])
     probe = np.zeros(base.size, bool)

@@ -155,6 +155,21 @@ static double ulp_err(long double y, long double ref, int mant, int emin)
 
 static int bad_flags(void) { return fetestexcept(FE_INVALID | FE_DIVBYZERO | FE_OVERFLOW); }
 
+/* Function f of ISA build i at one point x, in float32 (prec 0: x rounded to float) or
+ * float64, with the FP flags cleared first (bad_flags() then reports this call's). */
+static double eval1(int i, int f, int prec, double x)
+{
+    feclearexcept(FE_ALL_EXCEPT);
+    if (prec == 0) {
+        float xf = (float)x, yf;
+        AF[i][f](&xf, &yf, 1);
+        return yf;
+    }
+    double y;
+    AD[i][f](&x, &y, 1);
+    return y;
+}
+
 static int is_snan_f(uint32_t u)
 {
     return ((u & 0x7f800000u) == 0x7f800000u) && (u & 0x007fffffu) && !(u & 0x00400000u);
@@ -388,14 +403,7 @@ static int run_special(void)
         for (int prec = 0; prec < 2; prec++) {
             for (unsigned k = 0; k < sizeof T / sizeof T[0]; k++) {
                 for (int f = 0; f < NFN; f++) {
-                    double y;
-                    feclearexcept(FE_ALL_EXCEPT);
-                    if (prec == 0) {
-                        float xf = (float)T[k].x, yf;
-                        AF[i][f](&xf, &yf, 1);
-                        y = yf;
-                    } else
-                        AD[i][f](&T[k].x, &y, 1);
+                    double y = eval1(i, f, prec, T[k].x);
                     int fl = bad_flags();
                     int ok = same(y, T[k].e[f], T[k].sign) && !fl;
                     if (!ok || i == 0)
@@ -410,14 +418,7 @@ static int run_special(void)
                               prec ? -0x1p-1022 : -0x1p-126};
             for (int b = 0; b < 2; b++)
                 for (int f = 0; f < NFN; f++) {
-                    double y, x = big[b];
-                    feclearexcept(FE_ALL_EXCEPT);
-                    if (prec == 0) {
-                        float xf = (float)x, yf;
-                        AF[i][f](&xf, &yf, 1);
-                        y = yf;
-                    } else
-                        AD[i][f](&x, &y, 1);
+                    double x = big[b], y = eval1(i, f, prec, x);
                     double want = (f & 1) ? (x > 0 ? 1.0 : 0.0) : (x > 0 ? x : 0.0);
                     int ok = y == want && !bad_flags();
                     if (!ok || i == 0)
@@ -427,14 +428,7 @@ static int run_special(void)
                 }
             for (int b = 0; b < 4; b++)
                 for (int f = 0; f < NFN; f++) {
-                    double y, x = tiny[b];
-                    feclearexcept(FE_ALL_EXCEPT);
-                    if (prec == 0) {
-                        float xf = (float)x, yf;
-                        AF[i][f](&xf, &yf, 1);
-                        y = yf;
-                    } else
-                        AD[i][f](&x, &y, 1);
+                    double x = tiny[b], y = eval1(i, f, prec, x);
                     /* gelu(x) = x/2 rounded (+ x^2/sqrt(2pi) breaks the tie); grad = 0.5 */
                     int ok = !bad_flags() && !isnan(y);
                     if (f & 1)
