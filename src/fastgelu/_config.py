@@ -6,6 +6,8 @@ import platform
 import sys
 from typing import Any
 
+import numpy as np
+
 from . import _ufuncs
 from ._version import __version__
 
@@ -81,7 +83,7 @@ def config() -> dict[str, Any]:
     return {
         "version": __version__,
         "python": sys.version.split()[0],
-        "numpy": __import__("numpy").__version__,
+        "numpy": np.__version__,
         "platform": f"{platform.system()} {platform.machine()}",
         "compiler": _ufuncs.compiler(),
         "openmp": _ufuncs.openmp_enabled(),
