@@ -119,3 +119,42 @@ def test_plot_script(tmp_path):
     p = run_py("plot.py", "--json", str(src), "--out", str(png))
     assert p.returncode == 0, p.stderr
     assert png.stat().st_size > 1000
+
+
+def test_cli_bench_plot(tmp_path):
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "bench.png"
+    p = run_py("-m", "fastgelu", "bench", "--sizes", "1e2,1e3", "--kinds", "gelu,geglu",
+               "--impls", "fastgelu,copy", "--plot", str(png), *TINY)
+    assert p.returncode == 0, p.stderr
+    assert f"wrote {png}" in p.stdout
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+def test_cli_bench_progress_on_a_terminal():
+    """A terminal on stderr gets a "[k/N] ..." status line, rewritten in place; a pipe
+    (logs, CI) gets the table alone."""
+    pty = pytest.importorskip("pty")
+    argv = [sys.executable, "-m", "fastgelu", "bench", "--sizes", "1e2,1e3", "--dtype",
+            "float32", "--kinds", "gelu", "--impls", "fastgelu", *TINY]
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=slave, text=True, timeout=120,
+                           cwd=HERE)
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the other end is closed and drained
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(master)
+    assert p.returncode == 0
+    assert b"[1/2] float32 gelu n=1e2" in seen and b"[2/2] float32 gelu n=1e3" in seen
+    assert b"\r\x1b[K" in seen
+    piped = run_py(*argv[1:])
+    assert "[1/2]" not in piped.stderr and "[1/2]" not in piped.stdout

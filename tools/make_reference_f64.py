@@ -16,6 +16,11 @@ subnormal (there the test must still tell a 1-ulp error from a 1.5-ulp one).
 
 Usage:  python tools/make_reference_f64.py [--scale 1.0] [--jobs N] [--out PATH]
 Takes about a minute on two cores at the default scale (~21000 inputs, ~1.2 MB).
+
+    python tools/make_reference_f64.py --check-table
+
+writes src/fastgelu/data/check_f64.npz instead: every 8th point of the tests' table (no
+recomputation), shipped with the package for ``python -m fastgelu check``.
 """
 from __future__ import annotations
 
@@ -34,6 +39,19 @@ sys.path.insert(0, TESTS)
 import reference  # noqa: E402  (tests/reference.py)
 
 DEFAULT_OUT = os.path.join(TESTS, "data", "reference_f64.npz")
+CHECK_TABLE = os.path.join(os.path.dirname(HERE), "src", "fastgelu", "data", "check_f64.npz")
+CHECK_STRIDE = 8
+
+
+def write_check_table(source: str = DEFAULT_OUT, out: str = CHECK_TABLE) -> None:
+    """Every CHECK_STRIDE-th point of the (sorted) tests' table, so each region of the
+    sample keeps its share."""
+    with np.load(source) as t:
+        table = {k: t[k][::CHECK_STRIDE] for k in t.files if k != "meta"}
+        meta = f"{t['meta']}; every {CHECK_STRIDE}th point of {os.path.basename(source)}"
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    np.savez_compressed(out, **table, meta=np.array(meta))
+    print(f"wrote {out}: {table['x'].size} inputs, {os.path.getsize(out) / 1e3:.0f} kB")
 
 
 def _chunk(args):
@@ -61,7 +79,12 @@ def main(argv=None) -> int:
     ap.add_argument("--scale", type=float, default=1.0, help="multiplies the random sample sizes")
     ap.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
     ap.add_argument("--out", default=DEFAULT_OUT)
+    ap.add_argument("--check-table", action="store_true",
+                    help=f"write {os.path.relpath(CHECK_TABLE)} from the tests' table and stop")
     args = ap.parse_args(argv)
+    if args.check_table:
+        write_check_table()
+        return 0
     t0 = time.perf_counter()
     table = build(args.scale, args.jobs)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

@@ -1,8 +1,9 @@
-"""Command line: ``python -m fastgelu [info | bench ...]``.
+"""Command line: ``python -m fastgelu [info | bench ... | check ...]``.
 
     python -m fastgelu            build/config summary, then a short side-by-side benchmark
     python -m fastgelu info       build/config summary only
     python -m fastgelu bench      benchmark (see ``python -m fastgelu bench --help``)
+    python -m fastgelu check      accuracy self-test; exit status 1 if any error > 1 ulp
 
 Each subcommand is a function taking the parsed arguments and returning an exit status;
 new subcommands are added in ``build_parser()``.
@@ -89,6 +90,15 @@ _positive_float = _positive(float, "a number", strict=True)
 # ---------------------------------------------------------------------------------------
 # Subcommands
 # ---------------------------------------------------------------------------------------
+def _status_line(text: str | None) -> None:
+    """A progress indicator: one line on stderr, rewritten in place (erased by None).
+    Only on a terminal, so logs and pipes get the results alone."""
+    if not sys.stderr.isatty():
+        return
+    sys.stderr.write("\r\033[K" + (f"  ... {text}" if text else ""))
+    sys.stderr.flush()
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     from ._config import show_config
 
@@ -121,10 +131,20 @@ def cmd_bench(args: argparse.Namespace) -> int:
     rows = _bench.run(sizes=args.sizes, dtypes=dtypes, kinds=kinds, impls=impls,
                       threads=args.threads, min_time=args.min_time, repeat=args.repeat,
                       rounds=args.rounds, verify=not args.no_check, progress=progress,
-                      dist=args.dist)
+                      dist=args.dist, status=_status_line)
+    _status_line(None)
     if progress is not None:
         print()
     print(_bench.format_table(rows, impls))
+    if args.plot:
+        from . import _plot
+
+        try:
+            _plot.draw(rows, _bench.metadata(args.threads), args.plot)
+        except ImportError as e:
+            print(f"--plot needs matplotlib ({e}): pip install matplotlib", file=sys.stderr)
+            return 2
+        print(f"wrote {args.plot}")
     warning = _bench.load_warning(0.2)
     if warning:
         print(warning + " (at the end of the run)", file=sys.stderr)
@@ -132,6 +152,40 @@ def cmd_bench(args: argparse.Namespace) -> int:
         _bench.save_json(rows, args.json)
         print(f"wrote {args.json}")
     return 1 if any(r["wrong"].get("fastgelu") for r in rows) else 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    import fastgelu
+
+    from . import _check, _ufuncs
+
+    if args.isa == "all":
+        isas = [i for i in _ufuncs.compiled_isas() if _ufuncs.cpu_supports(i)]
+    else:
+        isas = [args.isa or fastgelu.get_isa()]
+        previous = fastgelu.get_isa()
+        try:  # an unknown or unsupported build: a clear message, not a traceback
+            fastgelu.set_isa(isas[0])
+            fastgelu.set_isa(previous)
+        except (ValueError, RuntimeError) as e:
+            print(f"python -m fastgelu check: error: {e}", file=sys.stderr)
+            return 2
+    dtypes = _expand_all(args.dtype, _check.DTYPES)
+    print(f"fastgelu {fastgelu.__version__} self-check: max error in ulps of the result "
+          f"dtype, bound {_check.BOUND_ULP:g} ulp ('!' marks a failure)", flush=True)
+    failures = []
+    for isa in isas:
+        results = _check.run_check(dtypes, isa=isa, progress=_status_line)
+        _status_line(None)
+        print(_check.format_results(results, isa), flush=True)
+        failures += [(isa, r) for r in results if not r.ok]
+    for isa, r in failures:
+        print(f"FAIL {r.ufunc} {r.dtype} ({isa}): {r.max_ulp:.4g} ulp at {r.worst}")
+    total = sum(1 for _ in isas) * len(dtypes)
+    print("FAILED" if failures else
+          f"OK: every ufunc within {_check.BOUND_ULP:g} ulp ({len(isas)} ISA build(s), "
+          f"{total} ISA x dtype combinations)")
+    return 1 if failures else 0
 
 
 def cmd_default(args: argparse.Namespace) -> int:
@@ -193,6 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "each one's best (robust to bursts of load; default: %(default)s)")
     p.add_argument("--json", metavar="FILE", help="also write the figures to FILE "
                    "(benchmarks/plot.py --json FILE draws them)")
+    p.add_argument("--plot", metavar="FILE.png",
+                   help="also draw throughput against size (log-log, one panel per dtype "
+                        "and function, np.copyto as the bandwidth line) into FILE.png; "
+                        "needs matplotlib")
     p.add_argument("--no-check", action="store_true",
                    help="skip the correctness check run before timing each implementation")
     p.add_argument("--progress", action="store_true", help="print each row as it is measured")
@@ -200,6 +258,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="input values: normal = 3*N(0,1) (default), tail = uniform on "
                         "[-20, 0], subnormal = the dtype's subnormal numbers")
     p.set_defaults(func=cmd_bench)
+
+    from ._check import DTYPES as CHECK_DTYPES
+
+    p = sub.add_parser(
+        "check", help="quick accuracy self-test (exit status 1 if any error > 1 ulp)",
+        description="Every ufunc and dtype on a sample of inputs (all 65,536 float16 ones), "
+                    "error in ulps against float64 formulas (float16/float32 results) and a "
+                    "shipped 50-digit mpmath table (float64); exit status 1 if any exceeds "
+                    "1 ulp. A few seconds per ISA build.")
+    p.add_argument("--isa", default=None,
+                   help="ISA build to check: 'all' (every build this CPU runs) or a name from "
+                        "'python -m fastgelu info' (default: the active one)")
+    p.add_argument("--dtype", type=_csv(_choice(CHECK_DTYPES + ("all",), "dtype"), "dtypes"),
+                   default=list(CHECK_DTYPES), metavar="DTYPES",
+                   help="comma-separated, from float16, float32, float64 (default: all)")
+    p.set_defaults(func=cmd_check)
     return ap
 
 

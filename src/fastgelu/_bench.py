@@ -478,6 +478,7 @@ def run(
     seed: int = SEED,
     progress: Callable[[str], None] | None = None,
     dist: str = "normal",
+    status: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Time ``impls`` on every size x dtype x kind; return one row (dict) per triple.
 
@@ -487,7 +488,8 @@ def run(
     ({impl: reason}). ``copy`` is timed once per (dtype, n) and repeated in each row.
     ``impls`` defaults to :data:`IMPLS`, plus ``unfused`` when a fused kind is asked for.
     ``threads`` (default: fastgelu's current setting) is applied to fastgelu and PyTorch
-    for the run and restored afterwards. With ``rounds > 1`` the implementations are
+    for the run and restored afterwards. ``progress`` receives each finished row as a
+    table line, ``status`` a short "[k/N] what" line before each row is measured. With ``rounds > 1`` the implementations are
     timed round-robin that many times and each keeps its best figure (robust to bursts
     of interference on a shared machine, at ``rounds`` times the cost).
     """
@@ -507,6 +509,7 @@ def run(
     try:
         available, skipped = implementations(impls, threads)
         rows = []
+        total = len(dtypes) * len(sizes) * len(kinds)
         for dt in dtypes:
             dt = np.dtype(dt).name
             for n in sizes:
@@ -516,6 +519,8 @@ def run(
                 idx = check_indices(n)
                 copy_figure = None
                 for kind in kinds:
+                    if status is not None:
+                        status(f"[{len(rows) + 1}/{total}] {dt} {kind} n={format_n(n)}")
                     x = make_inputs(kind, n, dt, seed, dist) if kind in FUSED_KINDS else unary_x
                     row: dict[str, Any] = {"dtype": dt, "n": n, "kind": kind, "dist": dist,
                                            "threads": threads, "melem_s": {}, "wrong": {},

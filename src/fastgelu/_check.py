@@ -1,0 +1,286 @@
+"""Self-test of accuracy: ``python -m fastgelu check`` (and :func:`run_check`).
+
+Every ufunc, every loop dtype, on a sample of inputs, against an independent reference,
+error in ulps of the result dtype; a point above the bound (1 ulp, fastgelu's documented
+guarantee) is a failure. Needs only NumPy and the standard library:
+
+float16 and float32 results
+    against float64 formulas written from ``math.erfc`` and ``math.exp`` (relative error
+    a few 1e-16, i.e. < 1e-6 float32 ulp, except at the two gradient zeros, which a random
+    sample does not hit closely enough to matter). float16: all 65,536 inputs; float32:
+    the float64 table's inputs rounded, plus 20,000 random ones (core, left tail, tiny
+    and huge magnitudes).
+float64 results
+    against ``data/check_f64.npz``: a fixed subsample (every 8th point) of the mpmath
+    table of the tests (``tests/data/reference_f64.npz``, 50 digits), each value stored
+    as the double nearest it and the residual in ulps. Regenerate with
+    ``python tools/make_reference_f64.py --check-table``.
+products (``gelu_backward``, ``geglu``, ``geglu_backward`` and their tanh forms)
+    the reference function value times the other operands, formed exactly (float64:
+    ``fractions.Fraction``) and compared once rounded.
+
+Special values (NaN, infinities) are checked too: an input NaN must give NaN, an exact
+infinity must match exactly. The whole run takes a few seconds.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable, Iterable
+
+import numpy as np
+
+UNARY = ("gelu", "gelu_grad", "gelu_tanh", "gelu_tanh_grad")
+#: fused ufunc -> (unary function it multiplies, its kind)
+PRODUCTS = {
+    "gelu_backward": "gelu_grad",
+    "gelu_tanh_backward": "gelu_tanh_grad",
+    "geglu": "gelu",
+    "geglu_tanh": "gelu_tanh",
+    "geglu_backward": "gelu",
+    "geglu_tanh_backward": "gelu_tanh",
+}
+DTYPES = ("float16", "float32", "float64")
+BOUND_ULP = 1.0
+TABLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "check_f64.npz")
+
+_C = math.sqrt(2.0 / math.pi)
+_A = 0.044715
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+# ---------------------------------------------------------------------------------------
+# float64 reference for float16/float32 results (scalar math, vectorized by frompyfunc)
+# ---------------------------------------------------------------------------------------
+def _sigmoid2z(x: float) -> tuple[float, float]:
+    """(sigmoid(2z), sigmoid(-2z)) of the tanh form's z, each without cancellation."""
+    u = 2.0 * _C * (x + _A * x * x * x)
+    e = math.exp(-abs(u)) if math.isfinite(u) else 0.0
+    big, small = 1.0 / (1.0 + e), e / (1.0 + e)
+    return (big, small) if u >= 0 else (small, big)
+
+
+def _ref_scalar(name: str, x: float) -> float:
+    if math.isnan(x):
+        return math.nan
+    if math.isinf(x):
+        return {"gelu": x, "gelu_tanh": x}.get(name, 1.0) if x > 0 else \
+            {"gelu": -0.0, "gelu_tanh": -0.0}.get(name, 0.0)
+    if name == "gelu":
+        return x * 0.5 * math.erfc(-x / math.sqrt(2.0))
+    if name == "gelu_grad":
+        pdf = math.exp(-0.5 * x * x) * _INV_SQRT_2PI
+        return 0.5 * math.erfc(-x / math.sqrt(2.0)) + x * pdf
+    s, sm = _sigmoid2z(x)
+    if name == "gelu_tanh":
+        return x * s
+    if name == "gelu_tanh_grad":
+        dz = _C * (1.0 + 3.0 * _A * x * x)
+        return s * (1.0 + 2.0 * x * dz * sm)
+    raise KeyError(name)
+
+
+def reference64(name: str, x: np.ndarray) -> np.ndarray:
+    """Function ``name`` in float64 arithmetic (enough to judge float32 and float16)."""
+    f = np.frompyfunc(lambda v: _ref_scalar(name, v), 1, 1)
+    return f(np.asarray(x, dtype=np.float64)).astype(np.float64)
+
+
+def ulp_of(value: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Spacing of ``dtype`` at ``|value|``: the binade's ulp, the subnormal one below."""
+    info = np.finfo(dtype)
+    a = np.abs(np.asarray(value, dtype=np.float64))
+    _, e = np.frexp(np.maximum(a, float(info.smallest_normal)))
+    return np.ldexp(1.0, (e - info.nmant - 1).astype(np.int32))
+
+
+def ulp_errors(actual: np.ndarray, exact: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """|actual - exact| in ulps of dtype. Where the result or the exact value rounded to
+    dtype is not finite (NaN, infinity, overflow) they must be the same: error 0, else inf."""
+    act = np.asarray(actual).astype(np.float64)
+    exp = np.asarray(exact, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        err = np.abs(act - exp) / ulp_of(exp, dtype)
+        exp = exp.astype(dtype).astype(np.float64)  # overflow rounds to inf
+    special = ~np.isfinite(act) | ~np.isfinite(exp)
+    same = (np.isnan(act) & np.isnan(exp)) | (act == exp)
+    return np.where(special, np.where(same, 0.0, np.inf), err)
+
+
+# ---------------------------------------------------------------------------------------
+# float64: the shipped mpmath table, and exact products with Fractions
+# ---------------------------------------------------------------------------------------
+def _load_table() -> dict[str, np.ndarray]:
+    with np.load(TABLE) as t:
+        return {k: t[k] for k in t.files if k != "meta"}
+
+
+def _exact_f64(hi: float, err_ulp: float) -> Fraction:
+    """The exact value hi + err_ulp * ulp(exact) as a Fraction (ulp halved when the exact
+    value lies just below a power of two, as the table defines it)."""
+    ulp = math.ulp(hi) if hi != 0 else 2.0**-1074
+    m, _ = math.frexp(abs(hi))
+    if m == 0.5 and abs(hi) > 2.0**-1022 and (err_ulp < 0) == (hi > 0):
+        ulp /= 2
+    return Fraction(hi) + Fraction(err_ulp) * Fraction(ulp)
+
+
+def _ulp_error_exact(y: float, exact: Fraction) -> float:
+    if math.isnan(y):
+        return math.inf
+    target = float(exact)  # correctly rounded
+    if math.isinf(target) or math.isinf(y):
+        return 0.0 if y == target else math.inf
+    ulp = Fraction(math.ulp(target) if target != 0 else 2.0**-1074)
+    if abs(Fraction(target)) > abs(exact) and math.frexp(abs(target))[0] == 0.5 \
+            and abs(target) > 2.0**-1022:
+        ulp /= 2  # exact value just below a power of two: the smaller binade's ulp
+    return float(abs(Fraction(y) - exact) / ulp)
+
+
+# ---------------------------------------------------------------------------------------
+# Samples
+# ---------------------------------------------------------------------------------------
+def _inputs(dtype: np.dtype, table_x: np.ndarray, seed: int = 12345) -> np.ndarray:
+    if dtype == np.float16:
+        return np.arange(1 << 16, dtype=np.uint16).view(np.float16)
+    rng = np.random.default_rng(seed)
+    finfo = np.finfo(dtype)
+    parts = [
+        table_x,
+        3.0 * rng.standard_normal(8000),
+        rng.uniform(-40.0, 0.0, 6000),
+        np.where(rng.random(6000) < 0.5, -1.0, 1.0) * 2.0 ** rng.uniform(
+            math.log2(float(finfo.smallest_subnormal)), math.log2(float(finfo.max)), 6000),
+        SPECIALS,
+    ]
+    with np.errstate(over="ignore"):
+        return np.unique(np.concatenate(parts).astype(dtype))
+
+
+@dataclass
+class Result:
+    """Worst error of one ufunc output on one dtype."""
+
+    ufunc: str
+    dtype: str
+    points: int
+    max_ulp: float
+    worst: str  # the inputs where it occurred
+
+    @property
+    def ok(self) -> bool:
+        return self.max_ulp <= BOUND_ULP
+
+
+def _worst(name: str, dtype: str, err: np.ndarray, args: Iterable[np.ndarray]) -> Result:
+    i = int(np.argmax(np.where(np.isnan(err), np.inf, err)))
+    where = ", ".join(repr(float(a.reshape(-1)[i])) for a in args)
+    return Result(name, dtype, int(err.size), float(err.reshape(-1)[i]), f"({where})")
+
+
+SPECIALS = np.array([0.0, -0.0, np.inf, -np.inf, np.nan])
+
+
+def _check_unary(fg, dtype: np.dtype, x: np.ndarray, table: dict) -> list[Result]:
+    out = []
+    for name in UNARY:
+        if dtype == np.float64:  # the table (finite, nonzero x), then the special values
+            hi, res = table[name], table[name + "_err_ulp"]
+            ulp = ulp_of(hi, dtype)
+            m, _ = np.frexp(np.abs(hi))
+            below = (m == 0.5) & ((res < 0) == (hi > 0)) & (np.abs(hi) > 2.0**-1022)
+            ulp = np.where(below, ulp / 2, ulp)  # exact value just below a power of two
+            with np.errstate(all="ignore"):
+                err = np.abs((getattr(fg, name)(x) - hi) / ulp - res)
+            special = ulp_errors(getattr(fg, name)(SPECIALS), reference64(name, SPECIALS), dtype)
+            err, args = np.concatenate([err, special]), np.concatenate([x, SPECIALS])
+        else:
+            err, args = ulp_errors(getattr(fg, name)(x), reference64(name, x), dtype), x
+        out.append(_worst(name, dtype.name, err, [args]))
+    return out
+
+
+def _check_products(fg, dtype: np.dtype, x: np.ndarray, table: dict,
+                    rng: np.random.Generator) -> list[Result]:
+    """The fused ufuncs: w * f(x) against the reference f times w, formed exactly."""
+    if dtype == np.float64:
+        pick = rng.choice(x.size, size=min(1500, x.size), replace=False)
+        x = x[pick]
+    else:
+        x = x[np.isfinite(x)]
+        x = x[rng.choice(x.size, size=min(8000, x.size), replace=False)]
+    g = rng.standard_normal(x.size).astype(dtype)
+    b = rng.standard_normal(x.size).astype(dtype)
+    results = []
+    for name, unary in PRODUCTS.items():
+        uf = getattr(fg, name)
+        # what each fused output is: (unary function, multiplier)
+        if name.endswith("_backward") and name.startswith("geglu"):
+            grad = "gelu_grad" if unary == "gelu" else "gelu_tanh_grad"
+            ya, yb = uf(g, x, b)
+            outputs = [(f"{name}[0]", ya, grad, (g, b)), (f"{name}[1]", yb, unary, (g,))]
+            args = [g, x, b]
+        elif name.endswith("_backward"):
+            outputs = [(name, uf(g, x), unary, (g,))]
+            args = [g, x]
+        else:
+            outputs = [(name, uf(x, b), unary, (b,))]
+            args = [x, b]
+        for label, y, f, ws in outputs:
+            if dtype == np.float64:
+                idx = pick
+                err = np.array([
+                    _ulp_error_exact(float(y[i]), _exact_f64(float(table[f][j]),
+                                                             float(table[f + "_err_ulp"][j]))
+                                     * math.prod(Fraction(float(w[i])) for w in ws))
+                    for i, j in enumerate(idx)])
+            else:
+                w = np.prod([w.astype(np.float64) for w in ws], axis=0)  # exact in double
+                err = ulp_errors(y, reference64(f, x) * w, dtype)
+            results.append(_worst(label, dtype.name, err, args))
+    return results
+
+
+def run_check(dtypes: Iterable[str] = DTYPES, isa: str | None = None,
+              progress: Callable[[str], None] | None = None) -> list[Result]:
+    """Check every ufunc on every dtype in ``dtypes`` (on ISA build ``isa``, default the
+    active one); return one :class:`Result` per ufunc output and dtype."""
+    import fastgelu
+
+    table = _load_table()
+    old = fastgelu.get_isa()
+    if isa is not None:
+        fastgelu.set_isa(isa)
+    try:
+        results: list[Result] = []
+        for dt in dtypes:
+            dtype = np.dtype(dt)
+            if progress is not None:
+                progress(f"{fastgelu.get_isa()} {dtype.name}")
+            rng = np.random.default_rng(2026)
+            x = table["x"] if dtype == np.float64 else _inputs(dtype, table["x"])
+            # overflowing products are part of the sample: their flags are expected
+            with np.errstate(all="ignore"):
+                results += _check_unary(fastgelu, dtype, x, table)
+                results += _check_products(fastgelu, dtype, x, table, rng)
+        return results
+    finally:
+        fastgelu.set_isa(old)
+
+
+def format_results(results: list[Result], isa: str) -> str:
+    dtypes = list(dict.fromkeys(r.dtype for r in results))
+    names = list(dict.fromkeys(r.ufunc for r in results))
+    by = {(r.ufunc, r.dtype): r for r in results}
+    lines = [f"{'ufunc (' + isa + ')':26s}" + "".join(f"{d:>10s}" for d in dtypes)]
+    for name in names:
+        cells = []
+        for d in dtypes:
+            r = by.get((name, d))
+            cells.append(f"{'-':>10s}" if r is None else
+                         f"{r.max_ulp:9.4f}{' ' if r.ok else '!'}")
+        lines.append(f"{name:26s}" + "".join(cells))
+    return "\n".join(lines)
