@@ -9,11 +9,12 @@ broadcast, take out=/where=, run in place, give the same bits for every layout a
 thread count, and have the special values and floating-point flags of the unfused
 product ``w * f(x)``.
 
-Contract beyond the kernels' clamp: far left (float32 x < -14.6 for the exact pair,
--12 for the tanh pair; float64 -38.75 / -22), f(x) is taken as -0, as the unary kernels
-round it and as the unfused product does. The exact product there is below
-|w| * 2**-151 (float32) / 2**-1079 (float64), so the 1-ulp bound covers every x only
-for |w| <= TAIL_SAFE_W; the samples keep larger |w| to x inside the clamp.
+Contract beyond the kernels' clamp: far left (float32 x < -24 for the exact pair, -16 for
+the tanh pair; float64 -38.75 / -22), f(x) is taken as -0, as the unary kernels round it
+and as the unfused product does. float32: |f| < 2**-410 there and |w| <= FLT_MAX**2 =
+2**256, so the bound covers every input. float64: the exact product there is below
+|w| * 2**-1079, so the 1-ulp bound covers every x only for |w| <= TAIL_SAFE_W; the
+samples keep larger |w| to x inside the clamp.
 """
 from __future__ import annotations
 
@@ -50,12 +51,12 @@ ULP_BOUND = 1.0
 
 #: Where the kernels clamp: beyond x < -CLAMP the function is taken as -0.
 CLAMP = {
-    np.dtype(np.float32): {"gelu": 14.6, "gelu_grad": 14.6, "gelu_tanh": 12.0, "gelu_tanh_grad": 12.0},
+    np.dtype(np.float32): {"gelu": 24.0, "gelu_grad": 24.0, "gelu_tanh": 16.0, "gelu_tanh_grad": 16.0},
     np.dtype(np.float64): {"gelu": 38.75, "gelu_grad": 38.75, "gelu_tanh": 22.0, "gelu_tanh_grad": 22.0},
 }
 #: |w| for which w * f(x) beyond the clamp is below half the smallest subnormal (so -0
 #: is within 1 ulp); the exact pair's gradient is the tightest (|f| < 2**-151 / 2**-1079).
-TAIL_SAFE_W = {np.dtype(np.float32): 4.0, np.dtype(np.float64): 32.0}
+TAIL_SAFE_W = {np.dtype(np.float32): np.inf, np.dtype(np.float64): 32.0}
 
 
 def ufunc(name):
@@ -271,6 +272,44 @@ def test_grad_b_is_geglu_with_grad_out_as_b(dtype):
     for gate in ("geglu", "geglu_tanh"):
         grad_a, grad_b = ufunc(gate + "_backward")(g, a, b)
         assert_same_bits(grad_b, ufunc(gate)(a, g))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_float32_far_tail_with_huge_multipliers(name, isa):
+    """float32 products stay within 1 ulp where f(x) is far below float32's range but
+    w f(x) is not: x in [-24, -9.6] (the tanh pair: [-16, -6.4]) with |w| up to FLT_MAX
+    (two operands: |g b| up to 2**250). Reference: mpmath, 50 digits."""
+    rng = np.random.default_rng(11)
+    n = 500
+    nin, _, f, grad = FUSED[name]
+    lo = -24.0 if f == "gelu" else -16.0
+    x = rng.uniform(lo, lo * 0.4, n).astype(np.float32)
+    w = (np.where(rng.random(n) < 0.5, -1.0, 1.0) * 2.0 ** rng.uniform(60, 127.9, n)
+         ).astype(np.float32)
+    if nin == 2 and name.endswith("backward"):
+        inputs, outs = (w, x), [(grad, [w])]
+    elif nin == 2:
+        inputs, outs = (x, w), [(f, [w])]
+    else:
+        b = np.roll(w, 3)
+        inputs, outs = (w, x, b), [(grad, [w, b]), (f, [w])]
+    with np.errstate(all="ignore"):
+        got = ufunc(name)(*inputs)
+    got = got if isinstance(got, tuple) else (got,)
+    for k, (y, (fname, ws)) in enumerate(zip(got, outs)):
+        ref = np.empty(n)
+        with mpmath.workdps(50):
+            for i in range(n):
+                a, c = mp_parts(fname, float(x[i]))
+                m = mpmath.mpf(1)
+                for v in ws:
+                    m *= mpmath.mpf(float(v[i]))
+                ref[i] = float((a + c) * m)
+        over = np.abs(ref) >= 2.0**128 * (1 - 2.0**-25)  # rounds to inf in float32
+        err = ulp_error(y, np.where(over, np.copysign(np.inf, ref), ref), np.float32)
+        assert np.count_nonzero(y) > n // 2, f"{name}[{k}]: the products should not vanish"
+        assert np.all(err <= ULP_BOUND), (
+            f"{name}[{k}] [{isa}]: max {err.max():.4g} ulp at x={x[np.argmax(err)]}")
 
 
 def test_far_left_tail_is_zero_like_the_unfused_product(dtype):

@@ -381,7 +381,10 @@ def fit_split(name, f, fdesc, b, ndelta, log, mobius=2):
     return [c, dl]
 
 
-TMAX_F = mp.mpf("14.6")
+# float32 clamps: beyond them every float32 result, and every fused product w f with
+# |w| <= FLT_MAX^2 = 2^256 (w = grad_out b of two floats), is below 2^-150 and rounds to
+# -0: |gelu(-24)|, |gelu_grad(-24)| < 2^-410; the tanh pair at 16: < 2^-450.
+TMAX_F = mp.mpf("24")
 TMAX_D = mp.mpf("38.75")
 
 TABLES = [
@@ -389,9 +392,9 @@ TABLES = [
     ("FG_EXP_F", lambda log: [fit_exp_f("FG_EXP_F", 6, log)]),
     ("FG_EXPM1_D", lambda log: [fit_expm1_d("FG_EXPM1_D", 12, log)]),
     ("FG_M_F", lambda log: [fit_rational("FG_M_F", mills_m, "m(t) = Phi(-t)*exp(t^2/2) = erfcx(t/sqrt2)/2",
-                                          0, TMAX_F, 5, 5, log)]),
+                                          0, TMAX_F, 6, 6, log)]),
     ("FG_K_F", lambda log: [fit_rational("FG_K_F", kfun, "k(t) = (m(t) - t/sqrt(2pi))/(t0 - t)",
-                                          0, TMAX_F, 5, 5, log)]),
+                                          0, TMAX_F, 6, 6, log)]),
     ("FG_M_D", lambda log: fit_split("FG_M_D", mills_m, "m(t) = Phi(-t)*exp(t^2/2)", TMAX_D, ND_M, log)),
     ("FG_K_D", lambda log: fit_split("FG_K_D", kfun, "k(t) = (m(t) - t/sqrt(2pi))/(t0 - t)", TMAX_D, ND_K, log)),
 ]
@@ -424,9 +427,9 @@ def constants():
     c["FG_LN2"] = ("ln 2 = FG_LN2_HI + FG_LN2_LO, FG_LN2_HI has 42 significant bits", (ln2h, d(ln2 - ln2h)))
     c["FG_LOG2E"] = ("1/ln 2", split2(1 / ln2))
     c["FG_LN2D"] = ("ln 2 rounded to double (lo: the rest)", split2(ln2))
-    c["FG_TMAX_F"] = ("clamp of |x| for the erf-GELU pair, float32 (results < 2^-150 beyond)", (TMAX_F, mp.mpf(0)))
+    c["FG_TMAX_F"] = ("clamp of |x| for the erf-GELU pair, float32 (results < 2^-410 beyond)", (TMAX_F, mp.mpf(0)))
     c["FG_TMAX_D"] = ("clamp of |x| for the erf-GELU pair, float64 (results < 2^-1075 beyond)", (TMAX_D, mp.mpf(0)))
-    c["FG_TMAXT_F"] = ("clamp of |x| for the tanh-GELU pair, float32", (mp.mpf(12), mp.mpf(0)))
+    c["FG_TMAXT_F"] = ("clamp of |x| for the tanh-GELU pair, float32 (results < 2^-450 beyond)", (mp.mpf(16), mp.mpf(0)))
     c["FG_TMAXT_D"] = ("clamp of |x| for the tanh-GELU pair, float64", (mp.mpf(22), mp.mpf(0)))
     return c
 

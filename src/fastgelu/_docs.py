@@ -151,10 +151,10 @@ instead of rounding the function and then the product. Measured error, in ulps o
 result dtype: float32 <= 0.57, float64 <= 0.77 (<= 0.53 away from the subnormal
 range), float16 <= 0.51; checked in the test suite. Special values are those of the
 unfused product (``inf * 0`` is NaN, NaN propagates, overflow gives inf and NumPy's
-overflow warning); the inputs broadcast. Far left, beyond the kernels' range (float32
-``x < -14.6``, float64 ``x < -38.75``; ``-12`` / ``-22`` for the tanh form), the
-function is taken as ``-0.0``, as in the unfused product: exact there only for a
-multiplier of at most a few units (see the README).
+overflow warning); the inputs broadcast. float32 and float16: within the bound for
+every input. float64, far left beyond the kernels' range (``x < -38.75``; ``-22`` for
+the tanh form), the function is taken as ``-0.0``, as in the unfused product: exact
+there only for a multiplier of magnitude at most 32 (see the README).
 """
 
 _DTYPES = """Loops: float16 (computed in float32, then rounded to float16), float32 and float64;

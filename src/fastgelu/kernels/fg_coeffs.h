@@ -60,14 +60,14 @@
 /* ln 2 rounded to double (lo: the rest) = 0.693147180559945309417232121458175997 */
 #define FG_LN2D_HI 0x1.62e42fefa39efp-1
 #define FG_LN2D_LO 0x1.abc9e3b39803fp-56
-/* clamp of |x| for the erf-GELU pair, float32 (results < 2^-150 beyond) = 14.6 */
-#define FG_TMAX_F_HI 0x1.d333333333333p+3
+/* clamp of |x| for the erf-GELU pair, float32 (results < 2^-410 beyond) = 24.0 */
+#define FG_TMAX_F_HI 0x1.8000000000000p+4
 #define FG_TMAX_F_LO 0.0
 /* clamp of |x| for the erf-GELU pair, float64 (results < 2^-1075 beyond) = 38.75 */
 #define FG_TMAX_D_HI 0x1.3600000000000p+5
 #define FG_TMAX_D_LO 0.0
-/* clamp of |x| for the tanh-GELU pair, float32 = 12.0 */
-#define FG_TMAXT_F_HI 0x1.8000000000000p+3
+/* clamp of |x| for the tanh-GELU pair, float32 (results < 2^-450 beyond) = 16.0 */
+#define FG_TMAXT_F_HI 0x1p+4
 #define FG_TMAXT_F_LO 0.0
 /* clamp of |x| for the tanh-GELU pair, float64 = 22.0 */
 #define FG_TMAXT_D_HI 0x1.6000000000000p+4
@@ -92,42 +92,46 @@
 #define FG_EXPM1_D_P(v) (fg__ma((v), fg__ma((v), fg__ma((v), fg__ma((v), fg__ma((v), fg__ma((v), fg__ma((v), fg__ma((v), fg__ma((v), 0x1.1ef523175f3d6p-41, -0x1.af5d2031937c1p-37), 0x1.27e52b2c97473p-32), -0x1.71ddf953ed0bcp-28), 0x1.a01a018305ea4p-24), -0x1.a01a01af75925p-20), 0x1.6c16c16c1cce4p-16), -0x1.111111110f7ecp-12), 0x1.5555555555549p-9), -0x1.5555555555559p-6))
 
 /* --------------------------------------------------------------------------------------
- * FG_M_F: m(t) = Phi(-t)*exp(t^2/2) = erfcx(t/sqrt2)/2 ~= P(t)/Q(t), deg P = 5, deg Q = 5, variable t = |x| in [0, 14.6]; minimax for the relative error.
- * max rel err (rounded coefficients, exact arithmetic): 2.186e-9 (= 2^-28.77) at 0.61955337
+ * FG_M_F: m(t) = Phi(-t)*exp(t^2/2) = erfcx(t/sqrt2)/2 ~= P(t)/Q(t), deg P = 6, deg Q = 6, variable t = |x| in [0, 24.0]; minimax for the relative error.
+ * max rel err (rounded coefficients, exact arithmetic): 9.868e-11 (= 2^-33.24) at 11.831888
  */
-#define FG_M_F_P(t) (fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), -0x1.4064f5a5744e7p-28, 0x1.cd6a00f9b1f37p-9), 0x1.2a7f59fba561ep-5), 0x1.5d0f30ed7b76ap-3), 0x1.ae64483af6ca0p-2), 0x1.00000009640eap-1))
-#define FG_M_F_Q(t) (fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), 0x1.211fe08fd7deep-7, 0x1.763146d3bf1b5p-4), 0x1.be3141fbee736p-2), 0x1.25f0c2ab2723dp+0), 0x1.a374508442c35p+0), 0x1p+0))
-#define FG_M_F_P0 0x1.00000009640eap-1
-#define FG_M_F_P1 0x1.ae64483af6ca0p-2
-#define FG_M_F_P2 0x1.5d0f30ed7b76ap-3
-#define FG_M_F_P3 0x1.2a7f59fba561ep-5
-#define FG_M_F_P4 0x1.cd6a00f9b1f37p-9
-#define FG_M_F_P5 -0x1.4064f5a5744e7p-28
+#define FG_M_F_P(t) (fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), 0x1.a42bed80689d4p-36, 0x1.d4b0788154433p-11), 0x1.7e7c3d44882e0p-7), 0x1.246dd9b1c876cp-4), 0x1.00b2e2eba8841p-2), 0x1.03d9d5359e2f6p-1), 0x1.ffffffff26fedp-2))
+#define FG_M_F_Q(t) (fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), 0x1.25b5514172e06p-9, 0x1.df5eb7cc04a54p-6), 0x1.731bab4e9dc66p-3), 0x1.50a657963c4bep-1), 0x1.72a7b5714090fp+0), 0x1.d01bfeac400d0p+0), 0x1p+0))
+#define FG_M_F_P0 0x1.ffffffff26fedp-2
+#define FG_M_F_P1 0x1.03d9d5359e2f6p-1
+#define FG_M_F_P2 0x1.00b2e2eba8841p-2
+#define FG_M_F_P3 0x1.246dd9b1c876cp-4
+#define FG_M_F_P4 0x1.7e7c3d44882e0p-7
+#define FG_M_F_P5 0x1.d4b0788154433p-11
+#define FG_M_F_P6 0x1.a42bed80689d4p-36
 #define FG_M_F_Q0 0x1p+0
-#define FG_M_F_Q1 0x1.a374508442c35p+0
-#define FG_M_F_Q2 0x1.25f0c2ab2723dp+0
-#define FG_M_F_Q3 0x1.be3141fbee736p-2
-#define FG_M_F_Q4 0x1.763146d3bf1b5p-4
-#define FG_M_F_Q5 0x1.211fe08fd7deep-7
+#define FG_M_F_Q1 0x1.d01bfeac400d0p+0
+#define FG_M_F_Q2 0x1.72a7b5714090fp+0
+#define FG_M_F_Q3 0x1.50a657963c4bep-1
+#define FG_M_F_Q4 0x1.731bab4e9dc66p-3
+#define FG_M_F_Q5 0x1.df5eb7cc04a54p-6
+#define FG_M_F_Q6 0x1.25b5514172e06p-9
 
 /* --------------------------------------------------------------------------------------
- * FG_K_F: k(t) = (m(t) - t/sqrt(2pi))/(t0 - t) ~= P(t)/Q(t), deg P = 5, deg Q = 5, variable t = |x| in [0, 14.6]; minimax for the relative error.
- * max rel err (rounded coefficients, exact arithmetic): 1.011e-10 (= 2^-33.2) at 0.0
+ * FG_K_F: k(t) = (m(t) - t/sqrt(2pi))/(t0 - t) ~= P(t)/Q(t), deg P = 6, deg Q = 6, variable t = |x| in [0, 24.0]; minimax for the relative error.
+ * max rel err (rounded coefficients, exact arithmetic): 3.606e-12 (= 2^-38.01) at 2.0918859
  */
-#define FG_K_F_P(t) (fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), 0x1.44f72bd46d799p-9, 0x1.f28bb9ad8e875p-6), 0x1.5766bbcf602c0p-3), 0x1.05b65f28bc740p-1), 0x1.b98346702b908p-1), 0x1.54851a5d55cd6p-1))
-#define FG_K_F_Q(t) (fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), 0x1.9748ba05d9d87p-8, 0x1.2547859c7a939p-4), 0x1.7a0a7f173b0d9p-2), 0x1.096ca382a7aedp+0), 0x1.8fec2b965898cp+0), 0x1p+0))
-#define FG_K_F_P0 0x1.54851a5d55cd6p-1
-#define FG_K_F_P1 0x1.b98346702b908p-1
-#define FG_K_F_P2 0x1.05b65f28bc740p-1
-#define FG_K_F_P3 0x1.5766bbcf602c0p-3
-#define FG_K_F_P4 0x1.f28bb9ad8e875p-6
-#define FG_K_F_P5 0x1.44f72bd46d799p-9
+#define FG_K_F_P(t) (fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), 0x1.3f24a914ffb32p-11, 0x1.2f43a5662b389p-7), 0x1.0ac970fe14e38p-4), 0x1.11b344999a7a3p-2), 0x1.5758aca94f32fp-1), 0x1.f52038160dfb0p-1), 0x1.54851a5cbca6ap-1))
+#define FG_K_F_Q(t) (fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), 0x1.8ffc9770d7301p-10, 0x1.694a8df95aac4p-6), 0x1.2dc63e9aa86acp-3), 0x1.237ae06d32f4bp-1), 0x1.52b334b784fffp+0), 0x1.bcbd37cd638fdp+0), 0x1p+0))
+#define FG_K_F_P0 0x1.54851a5cbca6ap-1
+#define FG_K_F_P1 0x1.f52038160dfb0p-1
+#define FG_K_F_P2 0x1.5758aca94f32fp-1
+#define FG_K_F_P3 0x1.11b344999a7a3p-2
+#define FG_K_F_P4 0x1.0ac970fe14e38p-4
+#define FG_K_F_P5 0x1.2f43a5662b389p-7
+#define FG_K_F_P6 0x1.3f24a914ffb32p-11
 #define FG_K_F_Q0 0x1p+0
-#define FG_K_F_Q1 0x1.8fec2b965898cp+0
-#define FG_K_F_Q2 0x1.096ca382a7aedp+0
-#define FG_K_F_Q3 0x1.7a0a7f173b0d9p-2
-#define FG_K_F_Q4 0x1.2547859c7a939p-4
-#define FG_K_F_Q5 0x1.9748ba05d9d87p-8
+#define FG_K_F_Q1 0x1.bcbd37cd638fdp+0
+#define FG_K_F_Q2 0x1.52b334b784fffp+0
+#define FG_K_F_Q3 0x1.237ae06d32f4bp-1
+#define FG_K_F_Q4 0x1.2dc63e9aa86acp-3
+#define FG_K_F_Q5 0x1.694a8df95aac4p-6
+#define FG_K_F_Q6 0x1.8ffc9770d7301p-10
 
 /* --------------------------------------------------------------------------------------
  * FG_M_DC: m(t) = Phi(-t)*exp(t^2/2) (coarse factor c) ~= P(t)/Q(t), deg P = 1, deg Q = 2, variable t = |x| in [0, 38.75]; minimax for the relative error.

@@ -314,8 +314,9 @@ FG_INLINE fg__dd fgP_exp_scale(const int dd, fg__dd em1, double S)
 }
 
 /* ---- m(t) and k(t) ----------------------------------------------------------------------
- * float32: one minimax rational each on [0, 14.6] (FG_M_F (5,5): 2.2e-9, FG_K_F (5,5):
- *   1.0e-10 relative); one double division.
+ * float32: one minimax rational each on [0, 24] (FG_M_F (6,6): 9.9e-11, FG_K_F (6,6):
+ *   3.6e-12 relative); one double division. (On [0, 14.6], where unary float32 results
+ *   stop, (5,5) would do; the fused products need f to 24 -- see below.)
  * float64: f = c(t) (1 + delta(t)); c = (p0 + p1 t)/(1 + q1 t + q2 t^2) (FG_*_DC, ~2e-3)
  *   evaluated in double-double (its own rounding ~2^-100); delta = f/c - 1 (FG_*_DDELTA,
  *   (11,11), |delta| < 3e-3, 2.6e-18 / 1.4e-18 absolute) in plain double: its ~3 ulp of
@@ -360,7 +361,7 @@ FG_INLINE fg__dd fg__gauss(double t, const int dd, const int off, const int neg)
 
 /* ---- gelu -------------------------------------------------------------------------------
  * gelu(-t) = -t e^{-t^2/2} m(t); gelu(x) = x + gelu(-x) for x >= 0.  |x| is clamped at
- * 14.6 (float32) / 38.75 (float64), where |gelu| < 2^-150 / 2^-1075: the clamped tail
+ * 24 (float32) / 38.75 (float64), where |gelu| < 2^-410 / 2^-1075: the clamped tail
  * rounds to -0, and x > clamp returns x.  float64: the exp scale is 2^(k+600) and 2^-600
  * is applied last (one rounding also for subnormal results); -0 for x = -0.            */
 FG_INLINE double fg__gelu_core(double x, const int dd)
@@ -400,7 +401,7 @@ FG_INLINE double fg__gelu_grad_core(double x, const int dd)
 /* ---- gelu_tanh --------------------------------------------------------------------------
  * e = exp(-2z(t)) = exp(-u/2), u = 4z(t) = t (4c + 4ca t^2) (double-double in float64:
  * |u| reaches 1600 and exp needs it to ~2^-58 absolute);  gelu_tanh(-t) = -t e/(1+e),
- * gelu_tanh(t) = t/(1+e); clamp 12 / 22.                                               */
+ * gelu_tanh(t) = t/(1+e); clamp 16 / 22.                                               */
 FG_INLINE double fg__gelu_tanh_core(double x, const int dd)
 {
     const double T = dd ? FG_TMAXT_D_HI : FG_TMAXT_F_HI;
@@ -504,11 +505,13 @@ FG__PUBLIC(gelu_tanh_grad)
  *     (subnormal results: <= 0.75 ulp, the cores' own 2^-600 double rounding).
  * Special values are those of the two-step product w * f(x) (IEEE: inf * 0 = NaN with
  * FE_INVALID, overflow to inf with FE_OVERFLOW, NaN in -> NaN out); nothing else raises.
- * Beyond the clamp on the left (float32 x < -14.6 / -12 for the tanh pair, float64 -38.75 /
- * -22) f is taken as -0, as the unary kernels round it and as the unfused product has it:
- * the exact w f(x) there is below |w| 2^-151 (float32) / |w| 2^-1079 (float64), so the
- * 1-ulp bound holds for every x only for |w| <= 4 / 32; larger |w| would need f beyond
- * the kernels' range (an exponent carried past the 2^600 scaling): not done.
+ * Beyond the clamp on the left (float32 x < -24 / -16 for the tanh pair, float64 -38.75 /
+ * -22) f is taken as -0, as the unary kernels round it and as the unfused product has it.
+ * float32/float16: |f| < 2^-410 there and |w| <= FLT_MAX^2 = 2^256, so w f rounds to -0:
+ * exact for every input. float64: the exact w f(x) there is below |w| 2^-1079, so the
+ * 1-ulp bound holds for every x only for |w| <= 32; larger |w| would need f beyond the
+ * kernels' range (an exponent carried past the 2^600 scaling, and fg__mul_scaled_dd's
+ * scalings rethought for |v.hi| < 2^-500): not done.
  * MEASURED (tests/test_ml.py, SSE2, AVX2+FMA, AVX-512 builds): float32 <= 0.567 ulp (the
  * unary kernels' own bound); float64 <= 0.766 ulp, the maxima at results near 2^-1022
  * where the 2^-600 scaling rounds twice (<= 0.523 for |result| >= 2^-1000); float16
@@ -548,7 +551,7 @@ FG_INLINE uint64_t fg__mask_left_tail(double x, double T)
                  ~((UINT64_C(0xfff0000000000000) - b) >> 63);
     return (uint64_t)0 - m;
 }
-/* Beyond the clamp on the left the cores round their value to -0 (|f| < 2^-150 / 2^-1075
+/* Beyond the clamp on the left the cores round their value to -0 (|f| < 2^-410 / 2^-1075
  * there); the products take it as exactly -0 too, like the unfused product does (the
  * clamped value itself, times a large w, would be wrong). */
 FG_INLINE double fg__zero_left_tail(double x, double T, double f)
