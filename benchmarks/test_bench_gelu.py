@@ -64,7 +64,7 @@ def arrays(dtype: str, n: int, dist: str) -> tuple[np.ndarray, np.ndarray]:
     return x, np.empty_like(x)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def expected(func: str, dtype: str, n: int, dist: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(indices checked, x there, reference there): computed once per case."""
     x, _ = arrays(dtype, n, dist)

@@ -160,7 +160,8 @@ def main(argv=None):
                 for n in sizes:
                     x = _bench.make_input(n, dtype)
                     out = np.empty_like(x)
-                    fn = lambda: uf(x, out=out)  # noqa: E731
+                    def fn(uf=uf, x=x, out=out):
+                        return uf(x, out=out)
                     idle = wait_idle()
                     busy_sizes += not idle
                     ser = par = 0.0
@@ -213,7 +214,8 @@ def main(argv=None):
         var = "parallel_min_float" if dtype == "float32" else "parallel_min_double"
         cur = old_thr[dtype]
         if rec is None:
-            advice = f"keep threads off below at least {fmt(sizes[-1] * 2)} (some function never won)"
+            advice = (f"keep threads off below at least {fmt(sizes[-1] * 2)} "
+                      "(some function never won)")
         else:
             advice = f"{var} = {rec} (1 << {rec.bit_length() - 1}); now {cur}"
         if s["sizes_measured_busy"]:

@@ -9,9 +9,10 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # tests/reference.py
 
-import fastgelu  # noqa: E402
-from fastgelu import _ufuncs  # noqa: E402
-from reference import FUNC_NAMES  # noqa: E402
+from reference import FUNC_NAMES
+
+import fastgelu
+from fastgelu import _ufuncs
 
 UFUNCS = {name: getattr(fastgelu, name) for name in FUNC_NAMES}
 DTYPES = (np.float32, np.float64)

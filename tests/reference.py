@@ -371,7 +371,7 @@ def f64_sample_inputs(scale=1.0, seed=20240601):
     rng = np.random.default_rng(seed)
 
     def n(k):
-        return max(4, int(round(k * scale)))
+        return max(4, round(k * scale))
 
     def signs(m):
         return np.where(rng.random(m) < 0.5, -1.0, 1.0)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-import fastgelu
 from reference import FUNC_NAMES, REF64
 from test_ml import FUSED, call
+
+import fastgelu
 
 #: The promise, in float16 ulps (measured 0.5001).
 ULP_BOUND = 1.0
@@ -59,7 +59,7 @@ def test_every_float16_input_within_1_ulp(name, isa):
 @pytest.mark.parametrize("name", sorted(FUSED))
 def test_fused_float16_within_1_ulp(name, isa):
     """All 65,536 x (or a) against a few multipliers, and 300,000 random pairs."""
-    nin, nout, f, grad = FUSED[name]
+    nin, _nout, f, grad = FUSED[name]
     x = ALL_HALVES
     rng = np.random.default_rng(nin)
     w_all = np.concatenate([np.repeat(np.float16(v), x.size) for v in (1.0, -0.375, 24.0)])
@@ -92,7 +92,8 @@ def test_float16_is_the_float32_result_cast(name):
     rng = np.random.default_rng(7)
     with np.errstate(over="ignore"):
         args = [ALL_HALVES] + [
-            np.concatenate([rng.standard_normal(2**16 - 8) * 2.0 ** rng.integers(-20, 16, 2**16 - 8),
+            np.concatenate([rng.standard_normal(2**16 - 8)
+                            * 2.0 ** rng.integers(-20, 16, 2**16 - 8),
                             [65504.0, -65504.0, np.inf, -np.inf, np.nan, 0.0, -0.0, 6e-8]]
                            ).astype(np.float16)
             for _ in range(nin - 1)]

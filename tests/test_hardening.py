@@ -36,15 +36,15 @@ import time
 import numpy as np
 import pytest
 from numpy.lib.stride_tricks import as_strided
+from reference import FUNC_NAMES, is_signaling_nan
 
 import fastgelu
 from fastgelu import _ufuncs
-from reference import FUNC_NAMES, is_signaling_nan
 
 # tools/rss_soak.py: the call mix of the memory test (the tool runs a million of them).
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "tools"))
-import rss_soak  # noqa: E402
+import rss_soak
 
 UFUNCS = [getattr(fastgelu, n) for n in FUNC_NAMES]
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -83,7 +83,7 @@ def outcome(call):
     try:
         with np.errstate(all="ignore"):
             call()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return type(exc)
     return None
 
@@ -666,7 +666,7 @@ def test_many_python_threads_get_the_results_of_one(restore_threading):
                     if not (same(y, expected) and same(outs, expected)):
                         errors.append((k, f.__name__, [(a.dtype.str, a.shape, a.strides)
                                                        for a in ins]))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             errors.append((k, repr(exc)))
 
     def toggler():
@@ -731,7 +731,7 @@ def test_fp_flags_of_one_thread_never_reach_another(restore_threading):
                 else:
                     with np.errstate(all="raise"):
                         f(clean[dt])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             errors.append((kind, k, repr(exc)))
 
     threads = [threading.Thread(target=run, args=(kind, k))

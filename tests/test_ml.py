@@ -27,12 +27,12 @@ import sys
 import mpmath
 import numpy as np
 import pytest
-
-import fastgelu
-from fastgelu import _ufuncs
 from reference import REF64, mp_parts, round_parts, ulp_error, ulp_of
 from test_ufunc_api import _run_doctests, as_bits, assert_same_bits
 from test_values import f32_sample, f64_table
+
+import fastgelu
+from fastgelu import _ufuncs
 
 FUSED = {
     # name: (nin, nout, forward function f, its gradient)
@@ -51,8 +51,10 @@ ULP_BOUND = 1.0
 
 #: Where the kernels clamp: beyond x < -CLAMP the function is taken as -0.
 CLAMP = {
-    np.dtype(np.float32): {"gelu": 24.0, "gelu_grad": 24.0, "gelu_tanh": 16.0, "gelu_tanh_grad": 16.0},
-    np.dtype(np.float64): {"gelu": 38.75, "gelu_grad": 38.75, "gelu_tanh": 22.0, "gelu_tanh_grad": 22.0},
+    np.dtype(np.float32): {"gelu": 24.0, "gelu_grad": 24.0,
+                           "gelu_tanh": 16.0, "gelu_tanh_grad": 16.0},
+    np.dtype(np.float64): {"gelu": 38.75, "gelu_grad": 38.75,
+                           "gelu_tanh": 22.0, "gelu_tanh_grad": 22.0},
 }
 #: |w| for which w * f(x) beyond the clamp is below half the smallest subnormal (so -0
 #: is within 1 ulp); the exact pair's gradient is the tightest (|f| < 2**-151 / 2**-1079).
@@ -67,7 +69,7 @@ def expected_unfused(name, *args):
     """The two-step NumPy product with fastgelu's unary kernels (rounds twice). For
     grad_a = grad_out * b * f'(a) in float32, grad_out * b is formed in float64 (exact,
     as the kernel does: it cannot overflow there)."""
-    nin, nout, f, grad = FUSED[name]
+    nin, _nout, f, grad = FUSED[name]
     F, G = ufunc(f), ufunc(grad)
     if name.endswith("backward") and nin == 2:
         g, x = args
@@ -128,7 +130,7 @@ def _tame_tail(w, x, dtype, fname):
 
 def _cases(name, dtype, x, seed):
     """(inputs, [(function, multipliers) per output]) for one fused ufunc."""
-    nin, nout, f, grad = FUSED[name]
+    nin, _nout, f, grad = FUSED[name]
     dtype = np.dtype(dtype)
     lo, hi = (-40, 40) if dtype == np.float32 else (-300, 300)
     w = _multipliers(x.size, dtype, seed, lo, hi)
@@ -156,7 +158,7 @@ def f32_points():
     return x[np.isfinite(x)]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def f32_expected(name):
     x = f32_points()
     inputs, outs = _cases(name, np.float32, x, seed=len(name))
@@ -210,7 +212,7 @@ def _mp_value(fname, i_table, x):
     return a + b
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def f64_expected(name):
     x, idx = f64_points()
     inputs, outs = _cases(name, np.float64, x, seed=len(name))
@@ -270,7 +272,7 @@ def test_grad_b_is_geglu_with_grad_out_as_b(dtype):
     rng = np.random.default_rng(3)
     g, a, b = (rng.standard_normal(1000).astype(dtype) * 3 for _ in range(3))
     for gate in ("geglu", "geglu_tanh"):
-        grad_a, grad_b = ufunc(gate + "_backward")(g, a, b)
+        _grad_a, grad_b = ufunc(gate + "_backward")(g, a, b)
         assert_same_bits(grad_b, ufunc(gate)(a, g))
 
 
@@ -341,7 +343,6 @@ def call(name, *args, **kw):
 @pytest.mark.parametrize("name", NAMES)
 def test_broadcasting_a_scalar_grad_out(name, dtype):
     args = sample_inputs(name, dtype, 3000)
-    full = call(name, *args)
     for k in range(len(args)):
         scalar_args = list(args)
         scalar_args[k] = dtype.type(1.5)
@@ -551,9 +552,8 @@ def test_overflow_warns_like_the_unfused_product(name, dtype):
         args = [np.array([2.0], dtype), np.array([big], dtype), np.array([3.0], dtype)]
     elif name == "geglu":
         args = [np.array([big], dtype), np.array([2.0], dtype)]
-    with pytest.raises(FloatingPointError, match="overflow"):
-        with np.errstate(over="raise"):
-            ufunc(name)(*args)
+    with pytest.raises(FloatingPointError, match="overflow"), np.errstate(over="raise"):
+        ufunc(name)(*args)
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -565,9 +565,8 @@ def test_flags_do_not_depend_on_threads(threads, restore_threading, dtype):
     x[-1] = 2.0
     _ufuncs.set_parallel_threshold(dtype, 1)
     fastgelu.set_num_threads(threads)
-    with pytest.raises(FloatingPointError, match="overflow"):
-        with np.errstate(over="raise"):
-            fastgelu.gelu_backward(g, x)
+    with pytest.raises(FloatingPointError, match="overflow"), np.errstate(over="raise"):
+        fastgelu.gelu_backward(g, x)
 
 
 # ---------------------------------------------------------------------------------------

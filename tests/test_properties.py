@@ -18,13 +18,10 @@ import numpy as np
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from hypothesis.extra import numpy as hnp  # noqa: E402
-
-import fastgelu  # noqa: E402
-from fastgelu import _ufuncs  # noqa: E402
-from reference import (  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from reference import (
     FUNC_NAMES,
     GELU_GRAD_ZERO,
     GELU_TANH_GRAD_ZERO,
@@ -32,7 +29,10 @@ from reference import (  # noqa: E402
     mp_value,
     ulp_error,
 )
-from test_values import ULP_BOUNDS  # noqa: E402
+from test_values import ULP_BOUNDS
+
+import fastgelu
+from fastgelu import _ufuncs
 
 DTYPES = [np.dtype(s) for s in ("<f4", ">f4", "<f8", ">f8")]
 if all("e->e" in getattr(fastgelu, n).types for n in FUNC_NAMES):
@@ -65,7 +65,7 @@ def elements(dtype):
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _hard(dtype):
     """HARD rounded to dtype (values beyond its range left out)."""
     big = float(np.finfo(dtype).max)

@@ -8,10 +8,10 @@ import types
 
 import numpy as np
 import pytest
+from reference import FUNC_NAMES
 
 import fastgelu
 from fastgelu import _ufuncs
-from reference import FUNC_NAMES
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +48,7 @@ def raised_by(call):
     """The exception type `call` raises (None if it returns)."""
     try:
         call()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return type(exc)
     return None
 

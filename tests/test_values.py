@@ -14,8 +14,6 @@ import warnings
 
 import numpy as np
 import pytest
-
-import fastgelu
 from reference import (
     FUNC_NAMES,
     GELU_GRAD_ZERO,
@@ -27,6 +25,8 @@ from reference import (
     mp_reference,
     ulp_error,
 )
+
+import fastgelu
 
 # The product's promise, per dtype and function, in ulps of the result dtype.
 ULP_BOUNDS = {
@@ -114,7 +114,7 @@ def f32_sample():
     return bits[np.concatenate([[True], bits[1:] != bits[:-1]])].view(np.float32)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def f32_reference(name):
     with np.errstate(invalid="ignore"):  # casting signaling NaNs
         x = f32_sample().astype(np.float64)

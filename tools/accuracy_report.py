@@ -24,9 +24,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.join(os.path.dirname(HERE), "tests")
 sys.path.insert(0, TESTS)
 
-import fastgelu  # noqa: E402
-from fastgelu import _ufuncs  # noqa: E402
-from reference import FUNC_NAMES, ulp_error  # noqa: E402  (tests/reference.py)
+from reference import FUNC_NAMES, ulp_error
+
+import fastgelu
+from fastgelu import _ufuncs
 
 BOUND_ULP = 1.0
 

@@ -82,8 +82,9 @@ def _init_worker(threads_env=True):
         os.environ.setdefault("OMP_NUM_THREADS", "1")
     if TESTS not in sys.path:
         sys.path.insert(0, TESTS)
-    import fastgelu
     import reference
+
+    import fastgelu
 
     fastgelu.set_num_threads(1)
     _W["fastgelu"] = fastgelu
@@ -267,13 +268,14 @@ def calibrate(functions, isas, n_blocks=16):
 
 
 def merge(total, part):
-    if total["max_bits"] is None or part["max_bits"] is not None and (
+    if total["max_bits"] is None or (part["max_bits"] is not None and (
         part["max_ulp"] > total["max_ulp"]
         or (part["max_ulp"] == total["max_ulp"] and part["max_bits"] < total["max_bits"])
-    ):
+    )):
         for k in ("max_ulp", "max_bits", "max_actual", "max_reference"):
             total[k] = part[k]
-    for k in ("inputs", "gt_half", "midpoint_ties", "gt_one", "gt_bound", "special", "zero_sign", "seconds"):
+    for k in ("inputs", "gt_half", "midpoint_ties", "gt_one", "gt_bound", "special", "zero_sign",
+              "seconds"):
         total[k] += part[k]
     total["worst"] = _merge_examples(total["worst"], part["worst"], key=lambda t: (-t[0], t[1]))
     for k in ("special_examples", "zero_sign_examples"):
@@ -380,9 +382,10 @@ def main(argv=None):
 
     if TESTS not in sys.path:
         sys.path.insert(0, TESTS)
+    import reference
+
     import fastgelu
     from fastgelu import _ufuncs
-    import reference
 
     functions = list(reference.FUNC_NAMES)
     if args.functions:
@@ -468,7 +471,7 @@ def main(argv=None):
         pool = mp.get_context("spawn").Pool(processes, initializer=_init_worker)
         results = pool.imap_unordered(run_chunk, tasks, chunksize=1)
     try:
-        for c, accs, n, secs in results:
+        for _c, accs, n, secs in results:
             for key, acc in accs.items():
                 merge(totals[key], acc)
             done += 1

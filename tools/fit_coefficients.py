@@ -358,7 +358,7 @@ def fit_expm1_d(name, deg, log):
 
 
 def fit_rational(name, f, fdesc, a, b, n, m, log, grid=1500, mobius=None, w=None, absolute=False):
-    P, Q, E = remez(f, 0, b, n, m, grid=grid, log=log, mobius=mobius, w=w)
+    P, Q, _ = remez(f, 0, b, n, m, grid=grid, log=log, mobius=mobius, w=w)
     Pd = [d(c) for c in P]
     Qd = [d(c) for c in Q]
     err, at = measure(f, lambda t: eval_poly(Pd, t) / eval_poly(Qd, t), a, b, npts=1500, rel=not absolute)
@@ -519,7 +519,7 @@ def make_reference(path, n_uniform=150000, n_log=20000, n_zero=4000, seed=1):
     for z in (float(-T0), float(-T1)):
         for j in range(-n_zero // 2, n_zero // 2):
             xs.append(z + j * math.ulp(z))
-        for j in range(n_zero):
+        for _ in range(n_zero):
             xs.append(z + rnd.choice((-1, 1)) * 10 ** rnd.uniform(-15, -3))
     # subnormal-result edges and tiny |x|
     xs += [-37.0 - 1.75 * rnd.random() for _ in range(4000)]
@@ -548,7 +548,7 @@ def main():
     log = (lambda s: print(s, file=sys.stderr, flush=True)) if args.verbose else None
     t_start = time.time()
     tables = []
-    for name, build in TABLES:
+    for _name, build in TABLES:
         t = time.time()
         for tab in build(log):
             tables.append(tab)

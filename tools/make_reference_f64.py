@@ -36,7 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.join(os.path.dirname(HERE), "tests")
 sys.path.insert(0, TESTS)
 
-import reference  # noqa: E402  (tests/reference.py)
+import reference
 
 DEFAULT_OUT = os.path.join(TESTS, "data", "reference_f64.npz")
 CHECK_TABLE = os.path.join(os.path.dirname(HERE), "src", "fastgelu", "data", "check_f64.npz")

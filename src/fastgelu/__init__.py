@@ -13,7 +13,7 @@ the GeGLU gate (``geglu``, ``geglu_tanh``) and its gradients (``geglu_backward``
 """
 import os as _os
 
-from ._version import __version__
+from ._config import get_isa, get_num_threads, set_isa, set_num_threads, show_config
 from ._ufuncs import (
     geglu,
     geglu_backward,
@@ -26,25 +26,25 @@ from ._ufuncs import (
     gelu_tanh_backward,
     gelu_tanh_grad,
 )
-from ._config import get_isa, get_num_threads, set_isa, set_num_threads, show_config
+from ._version import __version__
 
 __all__ = [
+    "__version__",
+    "geglu",
+    "geglu_backward",
+    "geglu_tanh",
+    "geglu_tanh_backward",
     "gelu",
+    "gelu_backward",
     "gelu_grad",
     "gelu_tanh",
-    "gelu_tanh_grad",
-    "gelu_backward",
     "gelu_tanh_backward",
-    "geglu",
-    "geglu_tanh",
-    "geglu_backward",
-    "geglu_tanh_backward",
-    "show_config",
-    "get_num_threads",
-    "set_num_threads",
+    "gelu_tanh_grad",
     "get_isa",
+    "get_num_threads",
     "set_isa",
-    "__version__",
+    "set_num_threads",
+    "show_config",
 ]
 
 # FASTGELU_ISA=avx2|avx512|baseline forces a kernel build (e.g. to compare paths).

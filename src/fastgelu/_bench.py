@@ -43,13 +43,15 @@ figures move from run to run on a shared machine; compare the ratios of one run.
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -212,7 +214,7 @@ def _unfused_impl(threads: int | None) -> Impl:
     def geglu(x, out):
         return np.multiply(fastgelu.gelu(x[0]), x[1], out=out)
 
-    missing = {kind: "unfused is the two-step form of the fused kinds" for kind in KINDS}
+    missing = dict.fromkeys(KINDS, "unfused is the two-step form of the fused kinds")
     return Impl("unfused", "fastgelu unary ufunc, then np.multiply",
                 {"gelu_backward": gelu_backward, "geglu": geglu}, missing)
 
@@ -222,7 +224,7 @@ def _copy_impl(threads: int | None) -> Impl:
         np.copyto(out, x[-1] if x.ndim > out.ndim else x)  # fused kinds: the last operand
         return out
 
-    return Impl("copy", "np.copyto (bandwidth limit)", {kind: copy for kind in ALL_KINDS})
+    return Impl("copy", "np.copyto (bandwidth limit)", dict.fromkeys(ALL_KINDS, copy))
 
 
 _FACTORIES: dict[str, Callable[[int | None], Impl]] = {
@@ -314,7 +316,8 @@ def check_indices(n: int, max_points: int = 4096) -> np.ndarray:
     and an even spread of ``max_points`` (keeps checks at 1e7 elements cheap)."""
     if n <= max_points + 256:
         return np.arange(n)
-    return np.unique(np.concatenate([np.arange(256), np.linspace(0, n - 1, max_points).astype(np.intp)]))
+    spread = np.linspace(0, n - 1, max_points).astype(np.intp)
+    return np.unique(np.concatenate([np.arange(256), spread]))
 
 
 _erfc = np.frompyfunc(math.erfc, 1, 1)
@@ -336,7 +339,7 @@ def reference(kind: str, x: np.ndarray) -> np.ndarray:
 
 def _reference(kind: str, x: np.ndarray) -> np.ndarray:
     if kind in ("gelu", "gelu_grad"):
-        cdf = 0.5 * _erfc(-x * SQRT1_2).astype(np.float64)
+        cdf = 0.5 * np.asarray(_erfc(-x * SQRT1_2), dtype=np.float64)
         if kind == "gelu":
             return x * cdf
         return cdf + x * np.exp(-0.5 * x * x) * INV_SQRT_2PI
@@ -489,7 +492,8 @@ def run(
     ``impls`` defaults to :data:`IMPLS`, plus ``unfused`` when a fused kind is asked for.
     ``threads`` (default: fastgelu's current setting) is applied to fastgelu and PyTorch
     for the run and restored afterwards. ``progress`` receives each finished row as a
-    table line, ``status`` a short "[k/N] what" line before each row is measured. With ``rounds > 1`` the implementations are
+    table line, ``status`` a short "[k/N] what" line before each row is measured.
+    With ``rounds > 1`` the implementations are
     timed round-robin that many times and each keeps its best figure (robust to bursts
     of interference on a shared machine, at ``rounds`` times the cost).
     """
@@ -508,7 +512,7 @@ def run(
     restore = _set_threads(threads)
     try:
         available, skipped = implementations(impls, threads)
-        rows = []
+        rows: list[dict[str, Any]] = []
         total = len(dtypes) * len(sizes) * len(kinds)
         for dt in dtypes:
             dt = np.dtype(dt).name
@@ -549,7 +553,8 @@ def run(
                     # a burst of interference then spoils one round, not the comparison.
                     for _ in range(rounds):
                         for name, fn in timed:
-                            figure = throughput(lambda: fn(x, out), n, min_time, repeat)
+                            figure = throughput(functools.partial(fn, x, out), n, min_time,
+                                                repeat)
                             row["melem_s"][name] = max(figure, row["melem_s"][name] or 0.0)
                     if any(name == "copy" for name, _ in timed):
                         copy_figure = row["melem_s"]["copy"]
@@ -620,7 +625,7 @@ def format_table(rows: Sequence[Mapping[str, Any]], impls: Sequence[str] | None 
                      "ratios > 1: fastgelu faster")
     lines.append(_header(impls))
     lines += [format_row(r, impls) for r in rows]
-    notes = {}
+    notes: dict[str, None] = {}  # an ordered set
     for r in rows:
         for name, why in r.get("skipped", {}).items():
             notes.setdefault(f"{name} skipped: {why}", None)

@@ -3,7 +3,8 @@
 np.copyto dashed as the memory-bandwidth limit. Needs matplotlib (the [bench] extra)."""
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 STYLE: dict[str, tuple[str, dict[str, Any]]] = {  # name: (label, line style)
     "fastgelu": ("fastgelu", dict(color="C0", marker="o", lw=2)),
