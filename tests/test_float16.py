@@ -11,11 +11,14 @@ result (NaN payloads, overflow to inf and its warning included).
 """
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pytest
 
 import fastgelu
 from reference import FUNC_NAMES, REF64, ulp_error
+from test_fork import run_script
 from test_ml import FUSED, call
 
 #: The promise, in float16 ulps (measured 0.5001).
@@ -154,7 +157,28 @@ def test_mixed_precision_promotes_like_np_multiply():
     assert ga.dtype == gb.dtype == np.float32
 
 
-def test_float16_loops_need_no_optional_package():
-    """bfloat16 (ml_dtypes) is not supported; float16 needs nothing beyond NumPy."""
-    assert fastgelu.gelu.types[0] == "e->e"
-    assert all(not t.startswith("E") for t in fastgelu.gelu.types)
+NO_ML_DTYPES_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    sys.modules["ml_dtypes"] = None  # `import ml_dtypes` raises ImportError
+    import numpy as np
+    import fastgelu
+    from fastgelu import _config, _ufuncs
+    assert _ufuncs.bfloat16 is None and not _config.config()["bfloat16"]
+    assert [t[0] for t in fastgelu.gelu.types] == ["e", "f", "d"]
+    x = np.linspace(-3, 3, 7)
+    assert fastgelu.gelu(1.0) == 0.8413447460685429  # 1 * Phi(1), correctly rounded
+    for dt in (np.float16, np.float32, np.float64):
+        y = fastgelu.gelu(x.astype(dt))
+        assert y.dtype == dt and np.allclose(y, fastgelu.gelu(x), rtol=1e-3, atol=1e-3)
+        gx, gw = fastgelu.geglu_backward(x.astype(dt), x.astype(dt), 1.0)
+        assert gx.dtype == gw.dtype == dt
+    fastgelu.show_config()
+    """)
+
+
+def test_float16_loops_need_no_optional_package(tmp_path):
+    """float16 is NumPy's own dtype and needs nothing more; without ml_dtypes (bfloat16)
+    fastgelu imports and runs, and says it has no bfloat16 loops."""
+    out = run_script(tmp_path, "no_ml_dtypes.py", NO_ML_DTYPES_SCRIPT)
+    assert "bfloat16 loops   : no (ml_dtypes not importable)" in out, out

@@ -28,8 +28,11 @@ from ._kernels cimport (
     FG_GEGLU, FG_GEGLU_BACKWARD, FG_GEGLU_TANH, FG_GEGLU_TANH_BACKWARD, FG_GELU,
     FG_GELU_BACKWARD, FG_GELU_GRAD, FG_GELU_TANH, FG_GELU_TANH_BACKWARD, FG_GELU_TANH_GRAD,
     FG_OPENMP, fg_active, fg_bf16, fg_compiled_isas, fg_compiler, fg_cpu_supports,
-    fg_forked_child, fg_half, fg_install_fork_guard, fg_select_isa, omp_get_max_threads, omp_set_num_threads,
+    fg_forked_child, fg_half, fg_install_fork_guard, fg_select_isa, omp_get_max_threads,
+    omp_set_num_threads,
 )
+
+import importlib
 
 import numpy as np
 
@@ -399,8 +402,10 @@ cdef void register_bfloat16(int type_num) except *:
             ufunc_data[i][0])
 
 
+# (importlib, not an import statement: Cython's import takes a None entry in sys.modules,
+# Python's way to block a package, for the module itself.)
 try:
-    import ml_dtypes
+    ml_dtypes = importlib.import_module("ml_dtypes")
 except ImportError:
     bfloat16 = None   # the dtype whose loops are registered, or None
 else:
