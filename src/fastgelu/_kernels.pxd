@@ -15,8 +15,8 @@ cdef extern from "kernels/fg_openmp.h" nogil:
 
 cdef extern from "kernels/fg_dispatch.h" nogil:
     ctypedef unsigned short fg_half   # IEEE binary16 bits (numpy.float16)
-    ctypedef struct fg_bf16:          # bfloat16 bits (ml_dtypes.bfloat16); a type of its own
-        unsigned short bits
+    ctypedef struct fg_bf16:          # bfloat16 bits (ml_dtypes.bfloat16), as a struct:
+        unsigned short bits           # a type of its own for the fused loops
 
     # One function pointer type per arity and element type (h float16, b bfloat16,
     # f float32, d float64); fg_dispatch.h makes them with one macro.
