@@ -23,6 +23,7 @@ Nothing here uses fastgelu. Two tiers:
 :func:`ulp_error` measures ``|actual - exact|`` in ulps of the result dtype, with
 ``ulp = spacing of dtype at |exact|`` (np.spacing semantics: at a power of two, the
 spacing above it) and the subnormal spacing (2**-149 / 2**-1074) below the normal range.
+The dtype may be float16, float32, float64, or an ml_dtypes one such as bfloat16.
 """
 from __future__ import annotations
 
@@ -47,13 +48,24 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 GELU_GRAD_ZERO = -0.7517915246935645
 GELU_TANH_GRAD_ZERO = -0.7524614220710163
 
-_PRECISION = {np.dtype(np.float32): 24, np.dtype(np.float64): 53}
-_MIN_NORMAL = {np.dtype(np.float32): 2.0**-126, np.dtype(np.float64): 2.0**-1022}
 
 
 # ---------------------------------------------------------------------------------------
 # ulps
 # ---------------------------------------------------------------------------------------
+def float_format(dtype):
+    """(precision p in bits, smallest normal, largest finite) of a binary float dtype:
+    NumPy's, or an ml_dtypes one (bfloat16; asked for only by tests that need it)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        fi = np.finfo(dtype)
+    else:
+        import ml_dtypes
+
+        fi = ml_dtypes.finfo(dtype)
+    return fi.nmant + 1, float(fi.tiny), float(fi.max)
+
+
 def ulp_of(value, dtype, below=None):
     """Spacing of ``dtype`` at ``|value|`` (a float64 array; the result is float64).
 
@@ -62,9 +74,7 @@ def ulp_of(value, dtype, below=None):
     ``|value|``: if ``|value|`` is a power of two the spacing is then that of the binade
     underneath (half as large).
     """
-    dtype = np.dtype(dtype)
-    p = _PRECISION[dtype]
-    tiny = _MIN_NORMAL[dtype]
+    p, tiny, _ = float_format(dtype)
     a = np.abs(np.asarray(value, dtype=np.float64))
     m, e = np.frexp(a)  # a = m * 2**e, 0.5 <= m < 1
     with np.errstate(over="ignore"):
@@ -80,13 +90,17 @@ def ulp_error(actual, expected, dtype, err_ulp=None):
 
     ``expected`` is the high-precision value as float64 (enough to judge float32), or
     for float64 results the double ``hi`` nearest the exact value together with
-    ``err_ulp = (exact - hi) / ulp(exact)`` (see :func:`mp_reference`). Equal infinities
-    and NaN-vs-NaN count as 0; any other mismatch of specials as inf.
+    ``err_ulp = (exact - hi) / ulp(exact)`` (see :func:`mp_reference`). An exact value
+    that rounds past the largest finite value of ``dtype`` (by half an ulp or more) counts
+    as the infinity it rounds to. Equal infinities and NaN-vs-NaN count as 0; any other
+    mismatch of specials as inf.
     """
-    dtype = np.dtype(dtype)
+    p, _, fmax = float_format(dtype)
+    overflow_at = fmax + 2.0 ** (math.frexp(fmax)[1] - p - 1)  # inf for float64
     with np.errstate(invalid="ignore"):  # a signaling NaN flags 'invalid' when cast
         act = np.asarray(actual).astype(np.float64)
         exp = np.asarray(expected, dtype=np.float64)
+        exp = np.where(np.abs(exp) >= overflow_at, np.copysign(np.inf, exp), exp)
     act, exp = np.broadcast_arrays(act, exp)
     if err_ulp is None:
         err = np.zeros_like(exp)

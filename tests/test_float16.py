@@ -1,5 +1,7 @@
 """float16 loops: computed by the float32 kernels, rounded once more to float16.
 
+(test_bfloat16.py runs the same checks on the bfloat16 loops with the helpers here.)
+
 Every one of the 65,536 float16 inputs, on every ISA build this CPU runs, against the
 float64 reference of tests/reference.py, in ulps of float16 (spacing 2**(e - 10), and
 2**-24 below the normal range). The float32 result is within 0.57 float32 ulp, i.e.
@@ -9,9 +11,12 @@ result (NaN payloads, overflow to inf and its warning included).
 """
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pytest
-from reference import FUNC_NAMES, REF64
+from reference import FUNC_NAMES, REF64, ulp_error
+from test_fork import run_script
 from test_ml import FUSED, call
 
 import fastgelu
@@ -22,53 +27,39 @@ ULP_BOUND = 1.0
 ALL_HALVES = np.arange(2**16, dtype=np.uint32).astype(np.uint16).view(np.float16)
 
 
-def ulp_error16(actual, exact):
-    """|actual - exact| in float16 ulps at the exact value; NaN/inf must match."""
-    exact = np.asarray(exact, np.float64)
-    with np.errstate(invalid="ignore"):
-        exact = np.where(np.abs(exact) >= 65520.0, np.copysign(np.inf, exact), exact)
-    a = np.abs(exact)
-    _, e = np.frexp(a)
-    ulp = np.where(a < 2.0**-14, 2.0**-24, np.ldexp(1.0, (e - 11).astype(np.int32)))
-    act = np.asarray(actual).astype(np.float64)
-    with np.errstate(all="ignore"):
-        err = np.abs(act - exact) / ulp
-    same_special = (np.isnan(act) & np.isnan(exact)) | (np.isinf(act) & (act == exact))
-    err = np.where(same_special, 0.0, err)
-    return np.where(np.isnan(err), np.inf, err)
-
-
-def _check(name, y, exact, inputs):
-    err = ulp_error16(y, exact)
+def check_within_bound(name, y, exact, inputs, bound=ULP_BOUND):
+    """Every result within `bound` ulps of its dtype; returns the largest error."""
+    err = ulp_error(y, exact, y.dtype)
     i = int(np.argmax(err))
-    assert err[i] <= ULP_BOUND, (
-        f"{name} float16: {int((err > ULP_BOUND).sum())} results over {ULP_BOUND} ulp, "
+    assert err[i] <= bound, (
+        f"{name} {y.dtype}: {int((err > bound).sum())} results over {bound} ulp, "
         f"max {err[i]:.4g} at inputs {[float(a[i]) for a in inputs]}: got {float(y[i])!r}, "
         f"expected {exact[i]!r}")
+    return float(err[i])
 
 
-@pytest.mark.parametrize("name", FUNC_NAMES)
-def test_every_float16_input_within_1_ulp(name, isa):
+def unary_max_error(name, every):
+    """`name` on every value of a 16-bit dtype against the float64 reference."""
     with np.errstate(all="ignore"):
-        y = getattr(fastgelu, name)(ALL_HALVES)
-        exact = REF64[name](ALL_HALVES.astype(np.float64))
-    assert y.dtype == np.float16
-    _check(name, y, exact, [ALL_HALVES])
+        y = getattr(fastgelu, name)(every)
+        exact = REF64[name](every.astype(np.float64))
+    assert y.dtype == every.dtype
+    return check_within_bound(name, y, exact, [every])
 
 
-@pytest.mark.parametrize("name", sorted(FUSED))
-def test_fused_float16_within_1_ulp(name, isa):
-    """All 65,536 x (or a) against a few multipliers, and 300,000 random pairs."""
-    nin, _nout, f, grad = FUSED[name]
-    x = ALL_HALVES
+def fused_max_error(name, every):
+    """Every value of a 16-bit dtype as x (or a) against a few multipliers (24 takes the
+    largest ones past the largest finite value), and 300,000 random pairs."""
+    nin, nout, f, grad = FUSED[name]
+    dtype = every.dtype
     rng = np.random.default_rng(nin)
-    w_all = np.concatenate([np.repeat(np.float16(v), x.size) for v in (1.0, -0.375, 24.0)])
-    x_all = np.tile(x, 3)
+    w_all = np.concatenate([np.repeat(v, every.size) for v in (1.0, -0.375, 24.0)])
+    x_all = np.tile(every, 3)
     k = 300_000
-    w_all = np.concatenate([w_all, (rng.standard_normal(k) * 4).astype(np.float16)])
-    x_all = np.concatenate([x_all, (rng.uniform(-12, 12, k)).astype(np.float16)])
-    x64, w64 = x_all.astype(np.float64), w_all.astype(np.float64)
-    with np.errstate(all="ignore"):
+    w_all = np.concatenate([w_all, rng.standard_normal(k) * 4]).astype(dtype)
+    x_all = np.concatenate([x_all, rng.uniform(-12, 12, k).astype(dtype)])
+    with np.errstate(all="ignore"):  # bfloat16: casting a signaling NaN flags it
+        x64, w64 = x_all.astype(np.float64), w_all.astype(np.float64)
         if name.endswith("backward") and nin == 2:
             inputs, exact = (w_all, x_all), [w64 * REF64[grad](x64)]
         elif nin == 2:
@@ -79,33 +70,52 @@ def test_fused_float16_within_1_ulp(name, isa):
             inputs = (w_all, x_all, b)
             exact = [w64 * b64 * REF64[grad](x64), w64 * REF64[f](x64)]
         out = call(name, *inputs)
-    for y, e in zip(out, exact):
-        assert y.dtype == np.float16
-        _check(name, y, e, inputs)
+    for y in out:
+        assert y.dtype == dtype
+    return max(check_within_bound(name, y, e, inputs) for y, e in zip(out, exact))
+
+
+def results_and_float32_results(name, every, others):
+    """`name` on every value of a 16-bit dtype (as x or a) and `others` (random values of
+    that dtype) for the other inputs; then the same inputs widened to float32. Returns
+    both results and where two inputs are NaN (IEEE leaves open whose payload the
+    product keeps)."""
+    nin = FUSED[name][0] if name in FUSED else 1
+    args = [every] + others[: nin - 1]
+    if name in FUSED and name.endswith("backward") and nin == 2:
+        args = args[::-1]  # x = every value, grad_out random
+    with np.errstate(all="ignore"):
+        narrow = call(name, *args)
+        single = call(name, *[a.astype(np.float32) for a in args])
+        two_nans = np.sum([np.isnan(a) for a in args], axis=0) >= 2
+    for y in narrow:
+        assert y.dtype == every.dtype
+    return narrow, single, two_nans
+
+
+@pytest.mark.parametrize("name", FUNC_NAMES)
+def test_every_float16_input_within_1_ulp(name, isa):
+    unary_max_error(name, ALL_HALVES)
+
+
+@pytest.mark.parametrize("name", sorted(FUSED))
+def test_fused_float16_within_1_ulp(name, isa):
+    fused_max_error(name, ALL_HALVES)
 
 
 @pytest.mark.parametrize("name", list(FUNC_NAMES) + sorted(FUSED))
 def test_float16_is_the_float32_result_cast(name):
     """Bit for bit NumPy's cast of the float32 loop's result: the conversions are exact
     and round to nearest even, NaN payloads and overflow to inf included."""
-    nin = FUSED[name][0] if name in FUSED else 1
     rng = np.random.default_rng(7)
     with np.errstate(over="ignore"):
-        args = [ALL_HALVES] + [
-            np.concatenate([rng.standard_normal(2**16 - 8)
-                            * 2.0 ** rng.integers(-20, 16, 2**16 - 8),
+        others = [
+            np.concatenate([rng.standard_normal(2**16 - 8) * 2.0 ** rng.integers(-20, 16, 2**16 - 8),
                             [65504.0, -65504.0, np.inf, -np.inf, np.nan, 0.0, -0.0, 6e-8]]
                            ).astype(np.float16)
-            for _ in range(nin - 1)]
-    if name in FUSED and name.endswith("backward") and nin == 2:
-        args = args[::-1]  # x = every half, grad_out random
-    with np.errstate(all="ignore"):
-        half = call(name, *args)
-        single = call(name, *[a.astype(np.float32) for a in args])
-    # where two inputs are NaN, IEEE leaves open whose payload the product keeps
-    two_nans = np.sum([np.isnan(a) for a in args], axis=0) >= 2
+            for _ in range(2)]
+    half, single, two_nans = results_and_float32_results(name, ALL_HALVES, others)
     for h, s in zip(half, single):
-        assert h.dtype == np.float16
         with np.errstate(over="ignore"):
             cast = s.astype(np.float16)
         assert np.all(np.isnan(h[two_nans]) & np.isnan(cast[two_nans]))
@@ -147,7 +157,28 @@ def test_mixed_precision_promotes_like_np_multiply():
     assert ga.dtype == gb.dtype == np.float32
 
 
-def test_float16_loops_need_no_optional_package():
-    """bfloat16 (ml_dtypes) is not supported; float16 needs nothing beyond NumPy."""
-    assert fastgelu.gelu.types[0] == "e->e"
-    assert all(not t.startswith("E") for t in fastgelu.gelu.types)
+NO_ML_DTYPES_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    sys.modules["ml_dtypes"] = None  # `import ml_dtypes` raises ImportError
+    import numpy as np
+    import fastgelu
+    from fastgelu import _config, _ufuncs
+    assert _ufuncs.bfloat16 is None and not _config.config()["bfloat16"]
+    assert [t[0] for t in fastgelu.gelu.types] == ["e", "f", "d"]
+    x = np.linspace(-3, 3, 7)
+    assert fastgelu.gelu(1.0) == 0.8413447460685429  # 1 * Phi(1), correctly rounded
+    for dt in (np.float16, np.float32, np.float64):
+        y = fastgelu.gelu(x.astype(dt))
+        assert y.dtype == dt and np.allclose(y, fastgelu.gelu(x), rtol=1e-3, atol=1e-3)
+        gx, gw = fastgelu.geglu_backward(x.astype(dt), x.astype(dt), 1.0)
+        assert gx.dtype == gw.dtype == dt
+    fastgelu.show_config()
+    """)
+
+
+def test_float16_loops_need_no_optional_package(tmp_path):
+    """float16 is NumPy's own dtype and needs nothing more; without ml_dtypes (bfloat16)
+    fastgelu imports and runs, and says it has no bfloat16 loops."""
+    out = run_script(tmp_path, "no_ml_dtypes.py", NO_ML_DTYPES_SCRIPT)
+    assert "bfloat16 loops   : no (ml_dtypes not importable)" in out, out

@@ -95,11 +95,14 @@ def config() -> dict[str, Any]:
         "parallel_threshold": {
             dt: _ufuncs.get_parallel_threshold(dt) for dt in ("float32", "float64")
         },
+        # bfloat16 loops are registered at import where ml_dtypes imports
+        "bfloat16": _ufuncs.bfloat16 is not None,
     }
 
 
 def show_config() -> None:
-    """Print the version, compiler, OpenMP and thread count, and the kernel path in use.
+    """Print the version, compiler, OpenMP and thread count, the kernel path in use, and
+    whether the bfloat16 loops are registered (they are where ml_dtypes is installed).
 
     Examples
     --------
@@ -119,5 +122,7 @@ def show_config() -> None:
         f"  builds compiled  : {', '.join(c['isa_compiled'])}",
         f"  builds this CPU runs: {', '.join(c['isa_supported'])}",
         f"  threaded above   : {thr['float32']} float32 / {thr['float64']} float64 elements",
+        f"  bfloat16 loops   : "
+        f"{'registered (ml_dtypes)' if c['bfloat16'] else 'no (ml_dtypes not importable)'}",
     ]
     print("\n".join(lines))

@@ -5,9 +5,9 @@ Parameters
 ----------
 x : array_like
     Input values. Loops: float16 (computed in float32, then rounded to float16),
-    float32 and float64. Other inputs cast as for ``np.exp``: bool, int8 and uint8 run
-    the float16 loop (and return float16), int16/uint16 float32, larger integers
-    float64.
+    float32 and float64, and bfloat16 where ml_dtypes is installed (computed in float32
+    too). Other inputs cast as for ``np.exp``: bool, int8 and uint8 run the float16 loop
+    (and return float16), int16/uint16 float32, larger integers float64.
 out : ndarray, None, or tuple of ndarray and None, optional
     A location into which the result is stored; it may be ``x`` itself (in place).
 where : array_like, optional
@@ -146,19 +146,21 @@ where : array_like, optional
 
 _FUSED_ACCURACY = """
 The product is rounded once: the kernel multiplies the function's unrounded value
-(float32 and float16: a double within ~0.04 float32 ulp; float64: a double-double)
-instead of rounding the function and then the product. Measured error, in ulps of the
-result dtype: float32 <= 0.57, float64 <= 0.77 (<= 0.53 away from the subnormal
-range), float16 <= 0.51; checked in the test suite. Special values are those of the
-unfused product (``inf * 0`` is NaN, NaN propagates, overflow gives inf and NumPy's
-overflow warning); the inputs broadcast. float32 and float16: within the bound for
-every input. float64, far left beyond the kernels' range (``x < -38.75``; ``-22`` for
-the tanh form), the function is taken as ``-0.0``, as in the unfused product: exact
-there only for a multiplier of magnitude at most 32 (see the README).
+(float32, float16 and bfloat16: a double within ~0.04 float32 ulp; float64: a
+double-double) instead of rounding the function and then the product. Measured error,
+in ulps of the result dtype: float32 <= 0.57, float64 <= 0.77 (<= 0.53 away from the
+subnormal range), float16 <= 0.51, bfloat16 <= 0.5001; checked in the test suite.
+Special values are those of the unfused product (``inf * 0`` is NaN, NaN propagates,
+overflow gives inf and NumPy's overflow warning); the inputs broadcast. float32, float16
+and bfloat16: within the bound for every input. float64, far left beyond the kernels'
+range (``x < -38.75``; ``-22`` for the tanh form), the function is taken as ``-0.0``, as
+in the unfused product: exact there only for a multiplier of magnitude at most 32 (see
+the README).
 """
 
-_DTYPES = """Loops: float16 (computed in float32, then rounded to float16), float32 and float64;
-mixed inputs promote as for ``np.multiply``."""
+_DTYPES = """Loops: float16 (computed in float32, then rounded to float16), float32 and
+float64, and bfloat16 where ml_dtypes is installed (computed in float32 too); mixed
+inputs promote as for ``np.multiply`` (bfloat16 with float16 or float32: float32)."""
 
 
 def _backward_doc(grad, forward, torch_call):

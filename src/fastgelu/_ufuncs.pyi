@@ -2,6 +2,9 @@
 # ufunc arguments (out=, where=, dtype=, casting=, order=, subok=, signature=).
 import numpy as np
 
+# The loops: float16, float32, float64 (ufunc.types), and bfloat16 where ml_dtypes
+# imports (a user dtype's loops are not listed in ufunc.types).
+
 gelu: np.ufunc
 gelu_grad: np.ufunc
 gelu_tanh: np.ufunc
@@ -15,6 +18,9 @@ geglu_tanh: np.ufunc
 # (grad_out, a, b) -> (grad_a, grad_b): nin=3, nout=2
 geglu_backward: np.ufunc
 geglu_tanh_backward: np.ufunc
+
+# ml_dtypes' bfloat16 dtype if its loops are registered, else None.
+bfloat16: np.dtype | None
 
 def get_num_threads() -> int: ...
 def set_num_threads(n: int) -> None: ...

@@ -8,8 +8,9 @@ The layers, one job each:
 - ``kernels/fg_array.c``: contiguous array loops over those kernels, compiled once per
   instruction set; ``kernels/fg_dispatch.c`` picks the build for this CPU at import.
 - this module: the ufunc inner loops, one generic path for every kernel shape (one,
-  two or three inputs; one or two outputs) and element type (float16, float32,
-  float64). A long contiguous run (broadcast scalar inputs allowed) is split over OpenMP
+  two or three inputs; one or two outputs) and element type (float16, bfloat16,
+  float32, float64; bfloat16 is ml_dtypes' dtype, registered only where that package
+  imports). A long contiguous run (broadcast scalar inputs allowed) is split over OpenMP
   threads (``prange``); a strided run goes through small stack blocks so that it, too,
   runs the vectorized array kernel. Everything below the ufunc machinery runs without
   the GIL and never touches Python objects. The ufunc objects are created here.
@@ -26,9 +27,12 @@ from libc.string cimport memcpy
 from ._kernels cimport (
     FG_GEGLU, FG_GEGLU_BACKWARD, FG_GEGLU_TANH, FG_GEGLU_TANH_BACKWARD, FG_GELU,
     FG_GELU_BACKWARD, FG_GELU_GRAD, FG_GELU_TANH, FG_GELU_TANH_BACKWARD, FG_GELU_TANH_GRAD,
-    FG_OPENMP, fg_active, fg_compiled_isas, fg_compiler, fg_cpu_supports, fg_forked_child,
-    fg_half, fg_install_fork_guard, fg_select_isa, omp_get_max_threads, omp_set_num_threads,
+    FG_OPENMP, fg_active, fg_bf16, fg_compiled_isas, fg_compiler, fg_cpu_supports,
+    fg_forked_child, fg_half, fg_install_fork_guard, fg_select_isa, omp_get_max_threads,
+    omp_set_num_threads,
 )
+
+import importlib
 
 import numpy as np
 
@@ -50,10 +54,11 @@ cdef extern from "<fenv.h>" nogil:
 cdef int FP_REPORTED = FE_DIVBYZERO | FE_OVERFLOW | FE_UNDERFLOW | FE_INVALID
 
 
-# The element types of the loops: float16 (its bits; the kernels compute it in float32),
-# float32, float64.
+# The element types of the loops: float16 and bfloat16 (their bits; the kernels compute
+# them in float32), float32, float64.
 ctypedef fused real:
     fg_half
+    fg_bf16
     float
     double
 
@@ -66,8 +71,9 @@ ctypedef fused real:
 # more than the kernel takes on a shorter run. benchmarks/threshold.py measured where 2
 # threads start to win by 10% (AVX-512, 2 cores): 2^12..2^13 float32 elements, <= 2^10
 # float64 ones (the float64 kernels are ~4x slower); float64 keeps a 2x margin. float16
-# uses the float32 figure (it runs the float32 kernels plus conversions), and the two-
-# and three-input kernels the same figures (they cost at least as much per element).
+# and bfloat16 use the float32 figure (they run the float32 kernels plus conversions),
+# and the two- and three-input kernels the same figures (they cost at least as much per
+# element).
 cdef intp parallel_min_float = 1 << 13
 cdef intp parallel_min_double = 1 << 11
 
@@ -140,6 +146,8 @@ cdef inline void call_kernel(Kernel k, real **p, intp n) noexcept nogil:
     if k.shape == UNARY:
         if real is fg_half:
             fg_active.unary[k.which].h(p[0], p[1], n)
+        elif real is fg_bf16:
+            fg_active.unary[k.which].b(p[0], p[1], n)
         elif real is float:
             fg_active.unary[k.which].f(p[0], p[1], n)
         else:
@@ -147,6 +155,8 @@ cdef inline void call_kernel(Kernel k, real **p, intp n) noexcept nogil:
     elif k.shape == BINARY:
         if real is fg_half:
             fg_active.binary[k.which].h(p[0], p[1], p[2], n)
+        elif real is fg_bf16:
+            fg_active.binary[k.which].b(p[0], p[1], p[2], n)
         elif real is float:
             fg_active.binary[k.which].f(p[0], p[1], p[2], n)
         else:
@@ -154,6 +164,8 @@ cdef inline void call_kernel(Kernel k, real **p, intp n) noexcept nogil:
     else:
         if real is fg_half:
             fg_active.ternary2[k.which].h(p[0], p[1], p[2], p[3], p[4], n)
+        elif real is fg_bf16:
+            fg_active.ternary2[k.which].b(p[0], p[1], p[2], p[3], p[4], n)
         elif real is float:
             fg_active.ternary2[k.which].f(p[0], p[1], p[2], p[3], p[4], n)
         else:
@@ -279,10 +291,14 @@ cdef void run_loop(Kernel k, real **ops, const intp *steps, intp n) noexcept nog
         feraiseexcept(flags)
 
 
-# The ufunc loop signature is fixed by NumPy, so the three dtype loops are thin wrappers
-# that give the fused implementation its element type; `data` names the kernel.
+# The ufunc loop signature is fixed by NumPy, so the dtype loops are thin wrappers that
+# give the fused implementation its element type; `data` names the kernel.
 cdef void loop_half(char **args, intp *dims, intp *steps, void *data) noexcept nogil:
     run_loop(kernel_from_data(data), <fg_half **>args, steps, dims[0])
+
+
+cdef void loop_bf16(char **args, intp *dims, intp *steps, void *data) noexcept nogil:
+    run_loop(kernel_from_data(data), <fg_bf16 **>args, steps, dims[0])
 
 
 cdef void loop_float(char **args, intp *dims, intp *steps, void *data) noexcept nogil:
@@ -317,6 +333,7 @@ cdef char types_ternary2[N_LOOPS * 5]
 cdef void *ufunc_data[N_UFUNCS][N_LOOPS]
 cdef int ufuncs_made = 0
 _ufunc_strings = []   # NumPy keeps the name and doc pointers: keep their bytes alive
+_ufuncs = []          # in the order of ufunc_data
 
 
 cdef void fill_types(char *types, int nargs) noexcept:
@@ -353,8 +370,10 @@ cdef object make_ufunc(Shape shape, int which, str name):
     name_bytes = name.encode()
     doc = UFUNC_DOCS[name].encode()
     _ufunc_strings.extend([name_bytes, doc])
-    return cnp.PyUFunc_FromFuncAndData(
+    uf = cnp.PyUFunc_FromFuncAndData(
         dtype_loops, data, types, N_LOOPS, nin, nout, cnp.PyUFunc_None, name_bytes, doc, 0)
+    _ufuncs.append(uf)
+    return uf
 
 
 gelu = make_ufunc(UNARY, FG_GELU, "gelu")
@@ -367,6 +386,31 @@ geglu = make_ufunc(BINARY, FG_GEGLU, "geglu")
 geglu_tanh = make_ufunc(BINARY, FG_GEGLU_TANH, "geglu_tanh")
 geglu_backward = make_ufunc(TERNARY2, FG_GEGLU_BACKWARD, "geglu_backward")
 geglu_tanh_backward = make_ufunc(TERNARY2, FG_GEGLU_TANH_BACKWARD, "geglu_tanh_backward")
+
+
+# bfloat16 is not a NumPy dtype but ml_dtypes' user dtype, so its loop is added to each
+# ufunc afterwards (all operands bfloat16), and only where ml_dtypes imports: fastgelu
+# never requires it. NumPy tries a user dtype's loops first, then the built-in ones in
+# order, so bfloat16 input runs the bfloat16 loop and bfloat16 mixed with float16 or
+# float32 runs the float32 one (ml_dtypes casts bfloat16 safely to float32 only), as
+# np.multiply does.
+cdef void register_bfloat16(int type_num) except *:
+    cdef int i
+    for i in range(ufuncs_made):
+        cnp.PyUFunc_RegisterLoopForType(
+            _ufuncs[i], type_num, <cnp.PyUFuncGenericFunction>loop_bf16, NULL,
+            ufunc_data[i][0])
+
+
+# (importlib, not an import statement: Cython's import takes a None entry in sys.modules,
+# Python's way to block a package, for the module itself.)
+try:
+    ml_dtypes = importlib.import_module("ml_dtypes")
+except ImportError:
+    bfloat16 = None   # the dtype whose loops are registered, or None
+else:
+    bfloat16 = np.dtype(ml_dtypes.bfloat16)
+    register_bfloat16(bfloat16.num)
 
 
 # ---------------------------------------------------------------------------------------

@@ -5,10 +5,10 @@
  * The loops are plain `omp simd` loops: the compiler vectorizes the inlined, branch-free
  * kernels at the width of the ISA (check with -fopt-info-vec, see tools/).
  *
- * Every kernel gets three loops from one macro: float16 (computed in float32: convert,
- * run the float32 kernel, convert back, element by element, so the loop stays one pass),
- * float32 and float64. One macro per arity: unary y = f(x), binary y = f(a, b), and
- * ternary with two outputs (y, z) = f(a, b, c).
+ * Every kernel gets four loops from one macro: float16 and bfloat16 (computed in float32:
+ * convert, run the float32 kernel, convert back, element by element, so the loop stays
+ * one pass), float32 and float64. One macro per arity: unary y = f(x), binary
+ * y = f(a, b), and ternary with two outputs (y, z) = f(a, b, c).
  */
 #include "fg_dispatch.h"
 #include "fg_math.h"
@@ -45,6 +45,13 @@ static inline float fg__f32_from_bits(uint32_t u)
 }
 /* all-ones if c else 0 */
 static inline uint32_t fg__mask32(int c) { return (uint32_t)0 - (uint32_t)(c != 0); }
+/* The float32 bits of +inf where the mask `overflows` is set, else 0, made by an
+ * overflowing float multiply (FLT_MAX * 2), only there: a narrowing that rounds a finite
+ * value to inf raises FE_OVERFLOW, as NumPy's float16 cast does (np.errstate sees it). */
+static inline uint32_t fg__overflow_inf_bits(uint32_t overflows)
+{
+    return fg__f32_bits(fg__f32_from_bits(overflows & 0x7f7fffffu) * 2.0f);
+}
 
 /* Exact. Subnormal halves are m 2^-24 with m < 2^10: converted as an integer and scaled
  * (no subnormal float operand, which costs a microcode assist on x86); normal halves
@@ -65,8 +72,7 @@ static inline float fg__half_to_float(fg_half h)
  * half subnormals go through one float addition of 0.5 (its rounding at 2^-24 is the
  * rounding to the half grid); normals round on the bits; NaN keeps its sign and top
  * payload bits and is made quiet. A finite value that rounds past the largest half
- * (|f| >= 65520) becomes inf and raises FE_OVERFLOW, as NumPy's cast does (np.errstate
- * sees it): the inf is produced by an overflowing float multiply, only there. */
+ * (|f| >= 65520) becomes inf and raises FE_OVERFLOW (fg__overflow_inf_bits). */
 static inline fg_half fg__float_to_half(float f)
 {
     uint32_t u = fg__f32_bits(f);
@@ -79,27 +85,63 @@ static inline fg_half fg__float_to_half(float f)
     /* only |f| < 2^-14 enters the addition (never a NaN: no FE_INVALID) */
     uint32_t sub = fg__f32_bits(fg__f32_from_bits(a & is_sub) + 0.5f) - fg__f32_bits(0.5f);
     uint32_t nrm = (a + ((uint32_t)(15 - 127) << 23) + 0xfffu + ((a >> 13) & 1u)) >> 13;
-    float inf_or_zero = fg__f32_from_bits(overflows & 0x7f7fffffu) * 2.0f; /* FLT_MAX*2 */
-    uint32_t inf = (0x7c00u & ~overflows) | ((fg__f32_bits(inf_or_zero) >> 13) & 0x7c00u);
+    uint32_t inf_bits = fg__overflow_inf_bits(overflows);
+    uint32_t inf = (0x7c00u & ~overflows) | ((inf_bits >> 13) & 0x7c00u);
     uint32_t big = (inf & ~is_nan) | ((0x7e00u | ((a >> 13) & 0x3ffu)) & is_nan);
     uint32_t r = (sub & is_sub) | (nrm & ~is_sub & ~is_big) | (big & is_big);
     return (fg_half)(r | sign);
 }
 
+/* ---- bfloat16 <-> float32, branch-free too ------------------------------------------
+ * bfloat16 is the top half of a float32: widening is exact (a signaling NaN stays
+ * signaling, as for float16). */
+static inline float fg__bf16_to_float(fg_bf16 b)
+{
+    return fg__f32_from_bits((uint32_t)b.bits << 16);
+}
+
+/* Round to nearest even on the bits: adding 0x7fff plus the lowest kept bit carries into
+ * the kept bits exactly when the dropped half is above one half, or one half with an odd
+ * kept part. The encoding is monotonic, so the carry also moves a float32 subnormal up to
+ * the normal range and the largest finite values (|f| >= 0x1.ffp127) on to inf, where
+ * round to nearest even takes them: one add serves subnormals, normals and overflow
+ * (bfloat16 has float32's exponent range; its subnormals are the top bits of float32's).
+ * Overflow to inf raises FE_OVERFLOW (fg__overflow_inf_bits), as the float16 narrowing
+ * does. NaN keeps its sign and top payload bits and is made quiet (ml_dtypes' own cast
+ * returns the default NaN of that sign instead). */
+static inline fg_bf16 fg__float_to_bf16(float f)
+{
+    uint32_t u = fg__f32_bits(f);
+    uint32_t a = u & 0x7fffffffu;
+    uint32_t is_nan = fg__mask32(a > 0x7f800000u);
+    uint32_t overflows = fg__mask32(a >= 0x7f7f8000u) & fg__mask32(a < 0x7f800000u);
+    uint32_t rounded = (a + 0x7fffu + ((a >> 16) & 1u)) >> 16;
+    rounded |= fg__overflow_inf_bits(overflows) >> 16; /* inf already: only the flag */
+    uint32_t nan = (a >> 16) | 0x40u;
+    uint32_t r = (rounded & ~is_nan) | (nan & is_nan);
+    fg_bf16 b = {(uint16_t)(r | ((u >> 16) & 0x8000u))};
+    return b;
+}
+
 /* ---- element types: storage, the kernel precision, and the conversions ---------------- */
 #define FG_T_h fg_half /* stored as */
+#define FG_T_b fg_bf16
 #define FG_T_f float
 #define FG_T_d double
 #define FG_K_h f       /* computed by the kernels of */
+#define FG_K_b f
 #define FG_K_f f
 #define FG_K_d d
 #define FG_KT_h float  /* kernel value type */
+#define FG_KT_b float
 #define FG_KT_f float
 #define FG_KT_d double
 #define FG_LOAD_h(v) fg__half_to_float(v)
+#define FG_LOAD_b(v) fg__bf16_to_float(v)
 #define FG_LOAD_f(v) (v)
 #define FG_LOAD_d(v) (v)
 #define FG_STORE_h(v) fg__float_to_half(v)
+#define FG_STORE_b(v) fg__float_to_bf16(v)
 #define FG_STORE_f(v) (v)
 #define FG_STORE_d(v) (v)
 
@@ -144,11 +186,13 @@ static inline fg_half fg__float_to_half(float f)
         }                                                                                 \
     }
 
-/* One loop per element type, and the table entry {h, f, d} listing them. */
-#define FG_DEFINE(ARITY, kernel) \
-    FG_##ARITY##_LOOP(kernel, h) FG_##ARITY##_LOOP(kernel, f) FG_##ARITY##_LOOP(kernel, d)
-#define FG_ENTRY(kernel) \
-    {FG_LOOP_NAME(kernel, h), FG_LOOP_NAME(kernel, f), FG_LOOP_NAME(kernel, d)}
+/* One loop per element type, and the table entry {h, b, f, d} listing them. */
+#define FG_DEFINE(ARITY, kernel)                                  \
+    FG_##ARITY##_LOOP(kernel, h) FG_##ARITY##_LOOP(kernel, b)     \
+    FG_##ARITY##_LOOP(kernel, f) FG_##ARITY##_LOOP(kernel, d)
+#define FG_ENTRY(kernel)                                                         \
+    {.h = FG_LOOP_NAME(kernel, h), .b = FG_LOOP_NAME(kernel, b),                 \
+     .f = FG_LOOP_NAME(kernel, f), .d = FG_LOOP_NAME(kernel, d)}
 
 FG_DEFINE(UNARY, fg_gelu)
 FG_DEFINE(UNARY, fg_gelu_grad)

@@ -13,42 +13,41 @@
 
 /* IEEE binary16 (numpy.float16) as its bits; the float16 loops compute in float32. */
 typedef uint16_t fg_half;
-
-/* Element-wise array kernels over n contiguous elements of every operand. An output may
- * be identical to an input (in place); any other overlap is not allowed. */
-
-/* y[i] = f(x[i]) */
-typedef void (*fg_array_h)(const fg_half *x, fg_half *y, ptrdiff_t n);
-typedef void (*fg_array_f)(const float *x, float *y, ptrdiff_t n);
-typedef void (*fg_array_d)(const double *x, double *y, ptrdiff_t n);
+/* bfloat16 (ml_dtypes.bfloat16: the top 16 bits of a float32) as its bits; the bfloat16
+ * loops compute in float32. A struct, so that it is a type of its own, not fg_half's. */
 typedef struct {
-    fg_array_h h;
-    fg_array_f f;
-    fg_array_d d;
-} fg_unary_kernel;
+    uint16_t bits;
+} fg_bf16;
 
-/* y[i] = f(a[i], b[i]) */
-typedef void (*fg_binary_h)(const fg_half *a, const fg_half *b, fg_half *y, ptrdiff_t n);
-typedef void (*fg_binary_f)(const float *a, const float *b, float *y, ptrdiff_t n);
-typedef void (*fg_binary_d)(const double *a, const double *b, double *y, ptrdiff_t n);
-typedef struct {
-    fg_binary_h h;
-    fg_binary_f f;
-    fg_binary_d d;
-} fg_binary_kernel;
+/* Element-wise array kernels over n contiguous elements of every operand, one pointer
+ * type per element type (sfx: h float16, b bfloat16, f float32, d float64). An output
+ * may be identical to an input (in place); any other overlap is not allowed. */
+#define FG_KERNEL_TYPES(sfx, T)                                                          \
+    /* y[i] = f(x[i]) */                                                                 \
+    typedef void (*fg_array_##sfx)(const T *x, T *y, ptrdiff_t n);                       \
+    /* y[i] = f(a[i], b[i]) */                                                           \
+    typedef void (*fg_binary_##sfx)(const T *a, const T *b, T *y, ptrdiff_t n);          \
+    /* (y[i], z[i]) = f(a[i], b[i], c[i]) */                                             \
+    typedef void (*fg_ternary2_##sfx)(const T *a, const T *b, const T *c, T *y, T *z,    \
+                                      ptrdiff_t n);
+FG_KERNEL_TYPES(h, fg_half)
+FG_KERNEL_TYPES(b, fg_bf16)
+FG_KERNEL_TYPES(f, float)
+FG_KERNEL_TYPES(d, double)
+#undef FG_KERNEL_TYPES
 
-/* (y[i], z[i]) = f(a[i], b[i], c[i]) */
-typedef void (*fg_ternary2_h)(const fg_half *a, const fg_half *b, const fg_half *c,
-                              fg_half *y, fg_half *z, ptrdiff_t n);
-typedef void (*fg_ternary2_f)(const float *a, const float *b, const float *c,
-                              float *y, float *z, ptrdiff_t n);
-typedef void (*fg_ternary2_d)(const double *a, const double *b, const double *c,
-                              double *y, double *z, ptrdiff_t n);
-typedef struct {
-    fg_ternary2_h h;
-    fg_ternary2_f f;
-    fg_ternary2_d d;
-} fg_ternary2_kernel;
+/* One kernel: its loop for each element type. */
+#define FG_KERNEL_STRUCT(arity) \
+    struct {                    \
+        fg_##arity##_h h;       \
+        fg_##arity##_b b;       \
+        fg_##arity##_f f;       \
+        fg_##arity##_d d;       \
+    }
+typedef FG_KERNEL_STRUCT(array) fg_unary_kernel;
+typedef FG_KERNEL_STRUCT(binary) fg_binary_kernel;
+typedef FG_KERNEL_STRUCT(ternary2) fg_ternary2_kernel;
+#undef FG_KERNEL_STRUCT
 
 /* Order fixed: the Cython layer registers one ufunc per id. */
 enum fg_unary_id { FG_GELU, FG_GELU_GRAD, FG_GELU_TANH, FG_GELU_TANH_GRAD, FG_N_UNARY };
