@@ -6,12 +6,12 @@ test_float16.py, with its helpers: every one of the 65,536 bfloat16 inputs, on e
 build this CPU runs, against the float64 reference of tests/reference.py, in ulps of
 bfloat16 (8 significant bits: spacing 2**(e - 7), and 2**-133 below the normal range).
 The float32 result is within 0.57 float32 ulp, i.e. ~1e-5 bfloat16 ulp, so the double
-rounding costs at most that above 0.5: measured max 0.5 ulp for the four functions
-(exact ties such as gelu(x) ~ x/2 for tiny x), 0.50001 for the fused ones. The bfloat16 loop is bit for bit ml_dtypes' cast
-of the float32 loop's result, except for NaN, where it keeps the sign and the top payload
-bits (quiet) as the float16 loop does, while ml_dtypes' cast returns the default NaN of
-that sign; and a finite result that rounds to inf raises NumPy's overflow warning (IEEE,
-as the float16 loop does), which ml_dtypes' cast does not.
+rounding costs at most that above 0.5: measured max 0.5 ulp for the four functions (exact
+ties such as gelu(x) ~ x/2 for tiny x), 0.50001 for the fused ones. The bfloat16 loop is
+bit for bit ml_dtypes' cast of the float32 loop's result, except for NaN, where it keeps
+the sign and the top payload bits (quiet) as the float16 loop does, while ml_dtypes' cast
+returns the default NaN of that sign; and a finite result that rounds to inf raises
+NumPy's overflow warning (IEEE, as the float16 loop does), which ml_dtypes' cast does not.
 """
 from __future__ import annotations
 

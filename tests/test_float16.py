@@ -50,7 +50,7 @@ def unary_max_error(name, every):
 def fused_max_error(name, every):
     """Every value of a 16-bit dtype as x (or a) against a few multipliers (24 takes the
     largest ones past the largest finite value), and 300,000 random pairs."""
-    nin, nout, f, grad = FUSED[name]
+    nin, _nout, f, grad = FUSED[name]
     dtype = every.dtype
     rng = np.random.default_rng(nin)
     w_all = np.concatenate([np.repeat(v, every.size) for v in (1.0, -0.375, 24.0)])
@@ -110,7 +110,8 @@ def test_float16_is_the_float32_result_cast(name):
     rng = np.random.default_rng(7)
     with np.errstate(over="ignore"):
         others = [
-            np.concatenate([rng.standard_normal(2**16 - 8) * 2.0 ** rng.integers(-20, 16, 2**16 - 8),
+            np.concatenate([rng.standard_normal(2**16 - 8)
+                            * 2.0 ** rng.integers(-20, 16, 2**16 - 8),
                             [65504.0, -65504.0, np.inf, -np.inf, np.nan, 0.0, -0.0, 6e-8]]
                            ).astype(np.float16)
             for _ in range(2)]
