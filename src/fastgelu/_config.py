@@ -100,6 +100,16 @@ def config() -> dict[str, Any]:
     }
 
 
+def _openmp_state(enabled: bool) -> str:
+    """'on', or 'off' with why: the build found no OpenMP in its compiler."""
+    if enabled:
+        return "on"
+    state = "off (compiler without OpenMP: serial build"
+    if sys.platform == "darwin":
+        state += "; for threads: brew install libomp, then reinstall from source"
+    return state + ")"
+
+
 def show_config() -> None:
     """Print the version, compiler, OpenMP and thread count, the kernel path in use, and
     whether the bfloat16 loops are registered (they are where ml_dtypes is installed).
@@ -116,7 +126,7 @@ def show_config() -> None:
     lines = [
         f"fastgelu {c['version']}  (Python {c['python']}, NumPy {c['numpy']}, {c['platform']})",
         f"  compiler         : {c['compiler']}",
-        f"  OpenMP           : {'on' if c['openmp'] else 'off (serial build)'}",
+        f"  OpenMP           : {_openmp_state(c['openmp'])}",
         f"  threads          : {c['num_threads']} (cpu_count {c['cpu_count']})",
         f"  kernel path      : {c['isa']}",
         f"  builds compiled  : {', '.join(c['isa_compiled'])}",
