@@ -201,7 +201,8 @@ class BuildExt(build_ext):
 
         omp = openmp_flags(compiler)
         if omp is None:
-            msg = "fastgelu: the compiler has no OpenMP; building a serial (single-thread) extension"
+            msg = ("fastgelu: the compiler has no OpenMP; building a serial (single-thread) "
+                   "extension")
             if sys.platform == "darwin":
                 msg += " (Apple clang: brew install libomp, or set LIBOMP_PREFIX, for threads)"
             if os.environ.get("FASTGELU_REQUIRE_OPENMP", "") not in ("", "0"):
@@ -227,7 +228,8 @@ class BuildExt(build_ext):
                 macros=[("FG_ISA", name)],
                 include_dirs=[KERNELS],
                 extra_postargs=flags + isa_flags,
-                depends=[os.path.join(KERNELS, h) for h in ("fg_math.h", "fg_coeffs.h", "fg_dispatch.h")],
+                depends=[os.path.join(KERNELS, h)
+                         for h in ("fg_math.h", "fg_coeffs.h", "fg_dispatch.h")],
             )
             ext.extra_objects.extend(objects)
             if name != "baseline":

@@ -127,15 +127,18 @@ FG_INLINE double fg__clamp(double t, double hi)
 {
     return fg__sel_neg(hi - t, hi, t);
 }
-/* isnan(x) ? x : y, bitwise: a NaN input comes back as itself (sign and payload), as
- * from np.exp, whichever path (vector body, remainder, ISA) computed it. Without this
- * its sign would depend on operand order, which the compiler may choose differently in
- * vector and scalar code. |x| > inf as integers is (inf_bits - |x|_bits) < 0. */
+/* isnan(x) ? quiet(x) : y, bitwise: a NaN input comes back as itself (sign and payload),
+ * quieted as by np.exp, whichever path (vector body, remainder, ISA) computed it. Without
+ * this its sign would depend on operand order, which the compiler may choose differently
+ * in vector and scalar code. The quiet bit is set explicitly: clang folds
+ * (float)(double)x back to x, which would hand a float32 signaling NaN back unquieted.
+ * |x| > inf as integers is (inf_bits - |x|_bits) < 0. */
 FG_INLINE double fg__keep_nan(double x, double y)
 {
     uint64_t ax = fg__bits(x) & ~((uint64_t)1 << 63);
     uint64_t m = (uint64_t)0 - ((UINT64_C(0x7ff0000000000000) - ax) >> 63);
-    return fg__from_bits((fg__bits(x) & m) | (fg__bits(y) & ~m));
+    uint64_t quiet = (fg__bits(x) | ((uint64_t)1 << 51)) & m;
+    return fg__from_bits(quiet | (fg__bits(y) & ~m));
 }
 /* hi*sc + lo*sc for a normalized double-double (|lo| <= ulp(hi)/2), with hi's sign kept
  * when both products underflow to zeros of opposite signs (a negative result must round
