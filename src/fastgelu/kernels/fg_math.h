@@ -226,24 +226,30 @@ FG_INLINE fg__dd fgP_addd(const int dd, fg__dd a, double b)
     fg__dd s = fg__two_sum(a.hi, b);
     return fg__fast_two_sum(s.hi, s.lo + a.lo);
 }
-/* 1/b for b within float's normal range, without the double divider: vdivpd is the
- * slowest instruction of these kernels (AVX-512 on Ice/Rocket Lake: one per 16 cycles, 8
- * lanes; ~2/3 of the float32 gelu's time); the float reciprocal (vdivps) costs about a
- * quarter as much. Newton steps r += r (1 - b r) square its error: float's 2^-23
- * -> 2^-46 (float32 path: far below its ~2^-29 budget) -> ~1 ulp (float64 path; where
- * the quotient must be exact, fgP_div corrects it with an exact remainder).  */
-FG_INLINE double fg__recip(double b, const int dd)
+/* 1/b to ~1 ulp for b within float's normal range, for the float64 fgP_div (which then
+ * corrects its quotient with an exact remainder). The double divider is the slowest unit
+ * these kernels use (vdivpd zmm: one per 16 cycles on Ice/Rocket Lake); the float
+ * reciprocal (vdivps) costs about a quarter as much, and two Newton steps r += r (1 - b r)
+ * take its 2^-23 to 2^-46 to ~2^-53. (Measured: gelu_tanh_grad float64 28% faster on
+ * AVX-512 and AVX2. The float32 paths keep their one division: their bottleneck is the
+ * FMA port, and the reciprocal made them slower.) */
+FG_INLINE double fg__recip(double b)
 {
+#if defined(__AVX__)
     double r = (double)(1.0f / (float)b);
     r = fg__ma(r, fg__ma(-b, r, 1.0), r);
-    if (dd) r = fg__ma(r, fg__ma(-b, r, 1.0), r);
-    return r;
+    return fg__ma(r, fg__ma(-b, r, 1.0), r);
+#else
+    /* SSE2/NEON: 2 doubles narrow to half a float vector, and clang divides the undefined
+     * other half too (a spurious FE_INVALID): the plain division there. */
+    return 1.0 / b;
+#endif
 }
 /* n/d with one correction: q0 = n_hi * (1/d_hi), remainder exact by two_prod. */
 FG_INLINE fg__dd fgP_div(const int dd, fg__dd n, fg__dd d)
 {
     if (!dd) return fg__mk(n.hi / d.hi, 0.0);
-    double inv = fg__recip(d.hi, 1);
+    double inv = fg__recip(d.hi);
     double q0 = n.hi * inv;
     fg__dd p = fg__two_prod(d.hi, q0);
     double r = ((n.hi - p.hi) - p.lo) + fg__ma(-d.lo, q0, n.lo);
