@@ -257,15 +257,16 @@ def test_multiplier_one_gives_the_unary_kernels_bits(dtype):
     with np.errstate(all="ignore"):
         assert_same_bits(fastgelu.gelu_backward(one, x), fastgelu.gelu_grad(x))
         assert_same_bits(fastgelu.gelu_tanh_backward(one, x), fastgelu.gelu_tanh_grad(x))
-        assert_same_bits(fastgelu.geglu_tanh(x, one), fastgelu.gelu_tanh(x))
         ga, gb = fastgelu.geglu_backward(one, x, one)
         assert_same_bits(ga, fastgelu.gelu_grad(x))
         assert_same_bits(gb, fastgelu.geglu(x, one))
-        # geglu(x, 1) vs gelu(x): the same value, except that for subnormal x (where
-        # gelu(x) is a near-tie at x/2) either neighbour is within 0.5 ulp
-        y, ref = fastgelu.geglu(x, one), fastgelu.gelu(x)
-        same = as_bits(y) == as_bits(ref)
-        assert np.all(same | (np.abs(x) < np.finfo(dtype).smallest_normal))
+        # geglu(x, 1) vs gelu(x): the same value, except for subnormal x, where gelu(x)
+        # is a near-tie at x/2: the unary kernels break it exactly (toward +inf), the
+        # products' final 2^-600 scaling rounds to even; both within 0.5 ulp + a hair
+        for gate, f in (("geglu", "gelu"), ("geglu_tanh", "gelu_tanh")):
+            y, ref = ufunc(gate)(x, one), ufunc(f)(x)
+            same = as_bits(y) == as_bits(ref)
+            assert np.all(same | (np.abs(x) < np.finfo(dtype).smallest_normal)), gate
 
 
 def test_grad_b_is_geglu_with_grad_out_as_b(dtype):

@@ -122,6 +122,17 @@ FG_INLINE double fg__sel_neg(double s, double a, double b)
     uint64_t m = (uint64_t)0 - (fg__bits(s) >> 63);
     return fg__from_bits((fg__bits(a) & m) | (fg__bits(b) & ~m));
 }
+FG_INLINE double fg__sel_mask(uint64_t m, double a, double b) /* m all-ones ? a : b */
+{
+    return fg__from_bits((fg__bits(a) & m) | (fg__bits(b) & ~m));
+}
+/* All-ones where |a| < bound (bound > 0, a power of two or inf), 0 where not or a is NaN:
+ * an integer compare on the bits, so no FP flag and it vectorizes on SSE2 (psubq, psrlq). */
+FG_INLINE uint64_t fg__mask_abs_below(double a, double bound)
+{
+    uint64_t abs_bits = fg__bits(a) & ~((uint64_t)1 << 63);
+    return (uint64_t)0 - ((abs_bits - fg__bits(bound)) >> 63);
+}
 /* min(t, hi) for t >= 0 or +NaN; keeps the NaN (hi - NaN is that NaN, sign bit clear). */
 FG_INLINE double fg__clamp(double t, double hi)
 {
@@ -140,6 +151,43 @@ FG_INLINE double fg__keep_nan(double x, double y)
     uint64_t quiet = (fg__bits(x) | ((uint64_t)1 << 51)) & m;
     return fg__from_bits(quiet | (fg__bits(y) & ~m));
 }
+/* ---- tiny float64 inputs ------------------------------------------------------------
+ * For |x| < 2^-60, gelu(x) = x/2 + x^2/sqrt(2 pi) + O(x^4) (gelu_tanh alike, with a
+ * positive x^2 term) and the gradients are 1/2 + O(x): the O() terms are below 2^-58
+ * relative, far below half an ulp, so the correctly rounded values are x/2 -- rounded
+ * toward +inf, the side of the positive x^2 term, which decides the ties a subnormal x/2
+ * has -- and 1/2. They are formed from the bits, with no floating-point operation: on
+ * such x the cores run on subnormal intermediates (x^2, ...), and every x86 operation
+ * on a subnormal costs a microcode assist (measured: subnormal float64 input ran 47x
+ * slower than normal input). The cores see 1.0 instead. (float32 input needs none of
+ * this: in double, t^2 >= 2^-298.) */
+#define FG_TINY_D 0x1p-60
+FG_INLINE double fg__half_up(double x) /* x/2 rounded toward +inf, for |x| < 2^-60 */
+{
+    uint64_t b = fg__bits(x), sign = b & ((uint64_t)1 << 63), a = b ^ sign;
+    /* exponent field >= 2: halving is exact (one off the exponent); 0 or 1: the value is
+     * a 2^-1074 (a < 2^53), so x/2 rounded toward +inf is (a + [x > 0]) >> 1 units */
+    uint64_t exact = (uint64_t)0 - ((UINT64_C(0x001fffffffffffff) - a) >> 63);
+    uint64_t up = (sign >> 63) ^ 1;
+    return fg__from_bits(sign | (exact & (a - ((uint64_t)1 << 52))) | (~exact & ((a + up) >> 1)));
+}
+FG_INLINE double fg__one_half(double x)
+{
+    (void)x;
+    return 0.5;
+}
+/* x 2^599 exactly, for |x| < 2^-60, without touching a subnormal x with a floating-point
+ * operation: exponent field 0 (a < 2^52) converts the integer a through the 2^52 magic
+ * number, a 2^-475 = x 2^599; otherwise x is normal. */
+FG_INLINE double fg__half_scaled_hi(double x)
+{
+    uint64_t b = fg__bits(x), sign = b & ((uint64_t)1 << 63), a = b ^ sign;
+    uint64_t sub = (uint64_t)0 - ((a - ((uint64_t)1 << 52)) >> 63);
+    double from_int = (fg__from_bits(a | UINT64_C(0x4330000000000000)) - 0x1p52) * 0x1p-475;
+    double normal = fg__sel_mask(sub, 1.0, fg__from_bits(a)) * 0x1p599;
+    return fg__from_bits(sign | fg__bits(fg__sel_mask(sub, from_int, normal)));
+}
+
 /* hi*sc + lo*sc for a normalized double-double (|lo| <= ulp(hi)/2), with hi's sign kept
  * when both products underflow to zeros of opposite signs (a negative result must round
  * to -0, as the float32 path does). A nonzero sum already has hi's sign. */
@@ -483,17 +531,23 @@ FG_INLINE double fg__gelu_tanh_grad_core(double x, const int dd)
 
 /* ---- public interface ------------------------------------------------------------------ */
 /* The public kernels: float32 rounds the dd = 0 core once; float64 is the dd = 1 core. */
-#define FG__PUBLIC(fn)                                                                     \
+/* TINY(x): the float64 value for |x| < 2^-60 (see fg__half_up). */
+#define FG__PUBLIC(fn, TINY)                                                               \
     FG_INLINE float fg_##fn##_f(float x)                                                   \
     {                                                                                      \
         return (float)fg__keep_nan((double)x, fg__##fn##_core((double)x, 0));              \
     }                                                                                      \
-    FG_INLINE double fg_##fn##_d(double x) { return fg__keep_nan(x, fg__##fn##_core(x, 1)); }
+    FG_INLINE double fg_##fn##_d(double x)                                                 \
+    {                                                                                      \
+        uint64_t tiny = fg__mask_abs_below(x, FG_TINY_D);                                  \
+        double y = fg__keep_nan(x, fg__##fn##_core(fg__sel_mask(tiny, 1.0, x), 1));        \
+        return fg__sel_mask(tiny, TINY(x), y);                                             \
+    }
 
-FG__PUBLIC(gelu)
-FG__PUBLIC(gelu_grad)
-FG__PUBLIC(gelu_tanh)
-FG__PUBLIC(gelu_tanh_grad)
+FG__PUBLIC(gelu, fg__half_up)
+FG__PUBLIC(gelu_grad, fg__one_half)
+FG__PUBLIC(gelu_tanh, fg__half_up)
+FG__PUBLIC(gelu_tanh_grad, fg__one_half)
 
 
 /* =========================================================================================
@@ -535,17 +589,6 @@ typedef struct {
     double hi, lo, scale;
 } fg__scaled_dd;
 
-FG_INLINE double fg__sel_mask(uint64_t m, double a, double b) /* m all-ones ? a : b */
-{
-    return fg__from_bits((fg__bits(a) & m) | (fg__bits(b) & ~m));
-}
-/* All-ones where |a| < bound (bound > 0, a power of two or inf), 0 where not or a is NaN:
- * an integer compare on the bits, so no FP flag and it vectorizes on SSE2 (psubq, psrlq). */
-FG_INLINE uint64_t fg__mask_abs_below(double a, double bound)
-{
-    uint64_t abs_bits = fg__bits(a) & ~((uint64_t)1 << 63);
-    return (uint64_t)0 - ((abs_bits - fg__bits(bound)) >> 63);
-}
 /* All-ones where x > T or x is +inf (then gelu(x) = x and gelu_tanh(x) = x, exactly). */
 FG_INLINE uint64_t fg__mask_beyond(double x, double T)
 {
@@ -742,9 +785,23 @@ FG_INLINE double fg__nonzero_rounding(fg__scaled_dd v)
     return fg__from_bits(fg__bits(r) | (r_zero & v_nonzero & 1));
 }
 
+/* For the products: f(x) 2^600 as a double-double, for |x| < 2^-60 (see fg__half_up).
+ * gelu, gelu_tanh: hi = x 2^599 and lo = |hi| 2^-80, a positive stand-in for the x^2
+ * term (whose size, 2^-58..2^-1075 of hi, only matters for ties): w f(x) then breaks
+ * ties as the unary kernel does (w = 1 gives its bits). The gradients: 2^599 + 0. */
+FG_INLINE fg__dd fg__half_scaled(double x)
+{
+    double hi = fg__half_scaled_hi(x);
+    return fg__mk(hi, fabs(hi) * 0x1p-80);
+}
+FG_INLINE fg__dd fg__one_half_scaled(double x)
+{
+    (void)x;
+    return fg__mk(0x1p599, 0.0);
+}
 /* w f(x): float32 (w a double holding a float or an exact product of two floats) and
  * float64 (w = wh + wl). One definition per function f; TMAX names its clamps. */
-#define FG__DEFINE_TIMES(fn, TMAX)                                                          \
+#define FG__DEFINE_TIMES(fn, TMAX, TINY_SCALED)                                             \
     FG_INLINE double fg__times_##fn##_f(double w, float x)                                  \
     {                                                                                       \
         double f = fg__zero_left_tail((double)x, FG_##TMAX##_F_HI,                          \
@@ -754,15 +811,20 @@ FG_INLINE double fg__nonzero_rounding(fg__scaled_dd v)
     FG_INLINE double fg__times_##fn##_d(double wh, double wl, const int has_lo,            \
                                         double wscale, double x)                            \
     {                                                                                       \
-        fg__scaled_dd v = fg__scaled_left_tail0(x, FG_##TMAX##_D_HI, fg__##fn##_scaled_dd(x)); \
+        uint64_t tiny = fg__mask_abs_below(x, FG_TINY_D); /* as in fg_<fn>_d */          \
+        fg__scaled_dd v = fg__scaled_left_tail0(                                            \
+            x, FG_##TMAX##_D_HI, fg__##fn##_scaled_dd(fg__sel_mask(tiny, 1.0, x)));         \
+        fg__dd vt = TINY_SCALED(fg__sel_mask(tiny, x, 0.0)); /* other x could overflow */  \
+        v.hi = fg__sel_mask(tiny, vt.hi, v.hi);                                             \
+        v.lo = fg__sel_mask(tiny, vt.lo, v.lo);                                             \
         double rounded = fg__keep_nan(x, fg__nonzero_rounding(v));                          \
         double w = has_lo ? wh * wscale : wh;                                               \
         return fg__mul_scaled_dd(wh, wl, has_lo, wscale, v, w * rounded);                   \
     }
-FG__DEFINE_TIMES(gelu, TMAX)
-FG__DEFINE_TIMES(gelu_grad, TMAX)
-FG__DEFINE_TIMES(gelu_tanh, TMAXT)
-FG__DEFINE_TIMES(gelu_tanh_grad, TMAXT)
+FG__DEFINE_TIMES(gelu, TMAX, fg__half_scaled)
+FG__DEFINE_TIMES(gelu_grad, TMAX, fg__one_half_scaled)
+FG__DEFINE_TIMES(gelu_tanh, TMAXT, fg__half_scaled)
+FG__DEFINE_TIMES(gelu_tanh_grad, TMAXT, fg__one_half_scaled)
 
 /* ---- public fused kernels ----------------------------------------------------------------
  * fg_<name>_backward_f/_d(g, x)          = g f'(x)
