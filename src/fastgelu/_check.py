@@ -88,9 +88,33 @@ def reference64(name: str, x: np.ndarray) -> np.ndarray:
     return f(np.asarray(x, dtype=np.float64)).astype(np.float64)
 
 
+def _finfo(dtype: np.dtype):
+    try:
+        return np.finfo(dtype)
+    except ValueError:  # bfloat16: ml_dtypes has the finfo NumPy refuses
+        import ml_dtypes
+
+        return ml_dtypes.finfo(dtype)
+
+
+def available_dtypes() -> tuple[str, ...]:
+    """The loop dtypes: float16, float32, float64, and bfloat16 where it is registered."""
+    from . import _ufuncs
+
+    return DTYPES + (("bfloat16",) if _ufuncs.bfloat16 is not None else ())
+
+
+def _dtype(name: str) -> np.dtype:
+    if name == "bfloat16":
+        from . import _ufuncs
+
+        return np.dtype(_ufuncs.bfloat16)
+    return np.dtype(name)
+
+
 def ulp_of(value: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """Spacing of ``dtype`` at ``|value|``: the binade's ulp, the subnormal one below."""
-    info = np.finfo(dtype)
+    info = _finfo(dtype)
     a = np.abs(np.asarray(value, dtype=np.float64))
     _, e = np.frexp(np.maximum(a, float(info.smallest_normal)))
     return np.ldexp(1.0, (e - info.nmant - 1).astype(np.int32))
@@ -144,10 +168,10 @@ def _ulp_error_exact(y: float, exact: Fraction) -> float:
 # Samples
 # ---------------------------------------------------------------------------------------
 def _inputs(dtype: np.dtype, table_x: np.ndarray, seed: int = 12345) -> np.ndarray:
-    if dtype == np.float16:
-        return np.arange(1 << 16, dtype=np.uint16).view(np.float16)
+    if dtype.itemsize == 2:  # float16, bfloat16: every value
+        return np.arange(1 << 16, dtype=np.uint16).view(dtype)
     rng = np.random.default_rng(seed)
-    finfo = np.finfo(dtype)
+    finfo = _finfo(dtype)
     parts = [
         table_x,
         3.0 * rng.standard_normal(8000),
@@ -244,10 +268,11 @@ def _check_products(fg, dtype: np.dtype, x: np.ndarray, table: dict,
     return results
 
 
-def run_check(dtypes: Iterable[str] = DTYPES, isa: str | None = None,
+def run_check(dtypes: Iterable[str] | None = None, isa: str | None = None,
               progress: Callable[[str], None] | None = None) -> list[Result]:
     """Check every ufunc on every dtype in ``dtypes`` (on ISA build ``isa``, default the
-    active one); return one :class:`Result` per ufunc output and dtype."""
+    active one; default dtypes: :func:`available_dtypes`); return one :class:`Result` per
+    ufunc output and dtype."""
     import fastgelu
 
     table = _load_table()
@@ -256,8 +281,8 @@ def run_check(dtypes: Iterable[str] = DTYPES, isa: str | None = None,
         fastgelu.set_isa(isa)
     try:
         results: list[Result] = []
-        for dt in dtypes:
-            dtype = np.dtype(dt)
+        for dt in available_dtypes() if dtypes is None else dtypes:
+            dtype = _dtype(dt)
             if progress is not None:
                 progress(f"{fastgelu.get_isa()} {dtype.name}")
             rng = np.random.default_rng(2026)
