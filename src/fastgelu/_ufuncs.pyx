@@ -372,6 +372,13 @@ cdef object make_ufunc(Shape shape, int which, str name):
     _ufunc_strings.extend([name_bytes, doc])
     uf = cnp.PyUFunc_FromFuncAndData(
         dtype_loops, data, types, N_LOOPS, nin, nout, cnp.PyUFunc_None, name_bytes, doc, 0)
+    # pickle finds a ufunc by its __module__ (np.exp's is "numpy"); without one it scans
+    # every module in sys.modules, slowly, touching lazy and deprecated ones on the way
+    # (mpmath 1.4's DeprecationWarnings in the tests came from there).
+    try:
+        uf.__module__ = "fastgelu"
+    except (AttributeError, TypeError):  # a NumPy whose ufuncs do not take it
+        pass
     _ufuncs.append(uf)
     return uf
 
@@ -446,7 +453,7 @@ def openmp_enabled():
 
 def compiler():
     """The compiler that built the kernels."""
-    return fg_compiler().decode()
+    return fg_compiler().decode().strip()  # clang's __clang_version__ ends in a space
 
 
 def compiled_isas():
