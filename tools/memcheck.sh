@@ -75,6 +75,19 @@ def is_ours(frame):
     return in_ext or fn.startswith("fg_")
 
 
+def attributable(frames):
+    """Whether fastgelu's code is on the stack as more than the module initializer that
+    ran Python code (its import of the optional ml_dtypes): an error in the interpreter
+    executing that import is the interpreter's, not fastgelu's."""
+    for i, f in enumerate(frames):  # innermost first
+        if is_ours(f):
+            if (f.findtext("fn") or "") != "__pyx_pymod_exec__ufuncs":
+                return True
+            return not any((g.findtext("fn") or "").startswith("_PyEval_")
+                           for g in frames[:i])
+    return False
+
+
 def analyse(out):
     total = collections.Counter()
     by_lib = collections.Counter()
@@ -94,7 +107,7 @@ def analyse(out):
             stack_el = err.find("stack")
             frames = list(stack_el.iter("frame")) if stack_el is not None else []
             total[kind] += 1
-            if any(is_ours(f) for f in frames):
+            if attributable(frames):
                 what = err.findtext("what") or err.findtext("xwhat/text") or ""
                 stack = [f"{f.findtext('fn') or '?'} "
                          f"({os.path.basename(f.findtext('obj') or '?')}"
