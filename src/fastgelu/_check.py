@@ -33,14 +33,15 @@ from fractions import Fraction
 import numpy as np
 
 UNARY = ("gelu", "gelu_grad", "gelu_tanh", "gelu_tanh_grad")
-#: fused ufunc -> (unary function it multiplies, its kind)
+#: fused ufunc -> (its operands in order, and per output: the unary function f and the
+#: operands multiplying it). Operands: g = grad_out, x = f's argument, b = the gate value.
 PRODUCTS = {
-    "gelu_backward": "gelu_grad",
-    "gelu_tanh_backward": "gelu_tanh_grad",
-    "geglu": "gelu",
-    "geglu_tanh": "gelu_tanh",
-    "geglu_backward": "gelu",
-    "geglu_tanh_backward": "gelu_tanh",
+    "gelu_backward": ("gx", [("gelu_grad", "g")]),
+    "gelu_tanh_backward": ("gx", [("gelu_tanh_grad", "g")]),
+    "geglu": ("xb", [("gelu", "b")]),
+    "geglu_tanh": ("xb", [("gelu_tanh", "b")]),
+    "geglu_backward": ("gxb", [("gelu_grad", "gb"), ("gelu", "g")]),
+    "geglu_tanh_backward": ("gxb", [("gelu_tanh_grad", "gb"), ("gelu_tanh", "g")]),
 }
 DTYPES = ("float16", "float32", "float64")
 BOUND_ULP = 1.0
@@ -141,14 +142,14 @@ def _load_table() -> dict[str, np.ndarray]:
         return {k: t[k] for k in t.files if k != "meta"}
 
 
-def _exact_f64(hi: float, err_ulp: float) -> Fraction:
-    """The exact value hi + err_ulp * ulp(exact) as a Fraction (ulp halved when the exact
-    value lies just below a power of two, as the table defines it)."""
-    ulp = math.ulp(hi) if hi != 0 else 2.0**-1074
-    m, _ = math.frexp(abs(hi))
-    if m == 0.5 and abs(hi) > 2.0**-1022 and (err_ulp < 0) == (hi > 0):
-        ulp /= 2
-    return Fraction(hi) + Fraction(err_ulp) * Fraction(ulp)
+def _table_ulp(hi: np.ndarray, err_ulp: np.ndarray) -> np.ndarray:
+    """ulp(exact) for the table's values: the exact value is hi + err_ulp * ulp(exact),
+    and lies just below |hi| where err_ulp points toward 0 (then, at a power of two, the
+    ulp is the smaller binade's, as the table defines it)."""
+    m, _ = np.frexp(np.abs(hi))
+    below = (m == 0.5) & ((err_ulp < 0) == (hi > 0)) & (np.abs(hi) > 2.0**-1022)
+    ulp = ulp_of(hi, np.dtype(np.float64))
+    return np.where(below, ulp / 2, ulp)
 
 
 def _ulp_error_exact(y: float, exact: Fraction) -> float:
@@ -213,12 +214,8 @@ def _check_unary(fg, dtype: np.dtype, x: np.ndarray, table: dict) -> list[Result
     for name in UNARY:
         if dtype == np.float64:  # the table (finite, nonzero x), then the special values
             hi, res = table[name], table[name + "_err_ulp"]
-            ulp = ulp_of(hi, dtype)
-            m, _ = np.frexp(np.abs(hi))
-            below = (m == 0.5) & ((res < 0) == (hi > 0)) & (np.abs(hi) > 2.0**-1022)
-            ulp = np.where(below, ulp / 2, ulp)  # exact value just below a power of two
             with np.errstate(all="ignore"):
-                err = np.abs((getattr(fg, name)(x) - hi) / ulp - res)
+                err = np.abs((getattr(fg, name)(x) - hi) / _table_ulp(hi, res) - res)
             special = ulp_errors(getattr(fg, name)(SPECIALS), reference64(name, SPECIALS), dtype)
             err, args = np.concatenate([err, special]), np.concatenate([x, SPECIALS])
         else:
@@ -236,34 +233,27 @@ def _check_products(fg, dtype: np.dtype, x: np.ndarray, table: dict,
     else:
         x = x[np.isfinite(x)]
         x = x[rng.choice(x.size, size=min(8000, x.size), replace=False)]
-    g = rng.standard_normal(x.size).astype(dtype)
-    b = rng.standard_normal(x.size).astype(dtype)
+    operands = {"x": x, "g": rng.standard_normal(x.size).astype(dtype),
+                "b": rng.standard_normal(x.size).astype(dtype)}
     results = []
-    for name, unary in PRODUCTS.items():
-        uf = getattr(fg, name)
-        # what each fused output is: (unary function, multiplier)
-        if name.endswith("_backward") and name.startswith("geglu"):
-            grad = "gelu_grad" if unary == "gelu" else "gelu_tanh_grad"
-            ya, yb = uf(g, x, b)
-            outputs = [(f"{name}[0]", ya, grad, (g, b)), (f"{name}[1]", yb, unary, (g,))]
-            args = [g, x, b]
-        elif name.endswith("_backward"):
-            outputs = [(name, uf(g, x), unary, (g,))]
-            args = [g, x]
-        else:
-            outputs = [(name, uf(x, b), unary, (b,))]
-            args = [x, b]
-        for label, y, f, ws in outputs:
-            if dtype == np.float64:
-                idx = pick
+    for name, (order, outputs) in PRODUCTS.items():
+        args = [operands[c] for c in order]
+        ys = getattr(fg, name)(*args)
+        ys = ys if isinstance(ys, tuple) else (ys,)
+        for k, (y, (f, by)) in enumerate(zip(ys, outputs)):
+            ws = [operands[c] for c in by]
+            if dtype == np.float64:  # exact: the table's value times the multipliers
+                hi, res = table[f][pick], table[f + "_err_ulp"][pick]
+                ulp = _table_ulp(hi, res)
                 err = np.array([
-                    _ulp_error_exact(float(y[i]), _exact_f64(float(table[f][j]),
-                                                             float(table[f + "_err_ulp"][j]))
+                    _ulp_error_exact(float(y[i]), (Fraction(float(hi[i])) + Fraction(float(res[i]))
+                                                   * Fraction(float(ulp[i])))
                                      * math.prod(Fraction(float(w[i])) for w in ws))
-                    for i, j in enumerate(idx)])
+                    for i in range(x.size)])
             else:
                 w = np.prod([w.astype(np.float64) for w in ws], axis=0)  # exact in double
                 err = ulp_errors(y, reference64(f, x) * w, dtype)
+            label = f"{name}[{k}]" if len(outputs) > 1 else name
             results.append(_worst(label, dtype.name, err, args))
     return results
 
