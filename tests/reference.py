@@ -119,6 +119,18 @@ def ulp_error(actual, expected, dtype, err_ulp=None):
     return e
 
 
+def assert_within_ulps(label, actual, expected, inputs, bound, err_ulp=None):
+    """Assert :func:`ulp_error` (in ulps of ``actual``'s dtype) <= ``bound`` everywhere; the
+    report names how many are over and the worst inputs. Returns the errors."""
+    err = ulp_error(actual, expected, actual.dtype, err_ulp)
+    i = int(np.argmax(err))
+    assert err[i] <= bound, (
+        f"{label}: {int((err > bound).sum())} results over {bound} ulp, max {err[i]:.4g} at "
+        f"inputs {[float(a[i]) for a in inputs]}: got {float(actual[i])!r}, "
+        f"expected {expected[i]!r}")
+    return err
+
+
 # ---------------------------------------------------------------------------------------
 # float64 references (for float32 results)
 # ---------------------------------------------------------------------------------------
