@@ -126,6 +126,17 @@ def _examples(bits, y, ref, idx):
     return [(int(bits[i]), float(y[i]), float(ref[i])) for i in idx]
 
 
+def _count(acc, key, mask, bits, y, ref):
+    """Add mask's inputs to acc[key]; keep the lowest patterns in acc[key + '_examples']."""
+    n = int(np.count_nonzero(mask))
+    if n:
+        acc[key] += n
+        idx = np.flatnonzero(mask)[:N_EXAMPLES]
+        acc[key + "_examples"] = _merge_examples(
+            acc[key + "_examples"], _examples(bits, y, ref, idx), key=lambda t: t[0])
+    return n
+
+
 def _merge_examples(a, b, key):
     return sorted(a + b, key=key)[:N_EXAMPLES]
 
@@ -183,12 +194,7 @@ def _judge(acc, name, bits, x64, y, refv, bound, ref):
         e = np.where(farther, np.nextafter(e, np.inf), np.where(nearer, np.nextafter(e, 0), e))
     special = ~np.isfinite(e)
     acc["inputs"] += bits.size
-    ns = int(np.count_nonzero(special))
-    if ns:
-        acc["special"] += ns
-        idx = np.flatnonzero(special)[:N_EXAMPLES]
-        acc["special_examples"] = _merge_examples(
-            acc["special_examples"], _examples(bits, y, refv, idx), key=lambda t: t[0])
+    if _count(acc, "special", special, bits, y, refv):
         e = np.where(special, 0.0, e)
     i = int(np.argmax(e))  # first occurrence: the lowest pattern in this block
     ei = float(e[i])
@@ -207,12 +213,7 @@ def _judge(acc, name, bits, x64, y, refv, bound, ref):
         acc["worst"] = _merge_examples(acc["worst"], new, key=lambda t: (-t[0], t[1]))
     with np.errstate(invalid="ignore"):
         wrong_zero = (y == 0) & (np.signbit(y) != _expected_negative(name, x64, ref))
-    nz = int(np.count_nonzero(wrong_zero))
-    if nz:
-        acc["zero_sign"] += nz
-        idx = np.flatnonzero(wrong_zero)[:N_EXAMPLES]
-        acc["zero_sign_examples"] = _merge_examples(
-            acc["zero_sign_examples"], _examples(bits, y, refv, idx), key=lambda t: t[0])
+    _count(acc, "zero_sign", wrong_zero, bits, y, refv)
 
 
 def evaluate(patterns, functions, isas, bound, accs):
