@@ -148,7 +148,7 @@ _FUSED_ACCURACY = """
 The product is rounded once: the kernel multiplies the function's unrounded value
 (float32, float16 and bfloat16: a double within ~0.04 float32 ulp; float64: a
 double-double) instead of rounding the function and then the product. Measured error,
-in ulps of the result dtype: float32 <= 0.57, float64 <= 0.77 (<= 0.53 away from the
+in ulps of the result dtype: float32 <= 0.54, float64 <= 0.71 (<= 0.53 away from the
 subnormal range), float16 <= 0.51, bfloat16 <= 0.5001; checked in the test suite.
 Special values are those of the unfused product (``inf * 0`` is NaN, NaN propagates,
 overflow gives inf and NumPy's overflow warning); the inputs broadcast. float32, float16

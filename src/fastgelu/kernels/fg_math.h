@@ -575,10 +575,10 @@ FG__PUBLIC(gelu_tanh_grad, fg__one_half)
  * 1-ulp bound holds for every x only for |w| <= 32; larger |w| would need f beyond the
  * kernels' range (an exponent carried past the 2^600 scaling, and fg__mul_scaled_dd's
  * scalings rethought for |v.hi| < 2^-500): not done.
- * MEASURED (tests/test_ml.py, SSE2, AVX2+FMA, AVX-512 builds): float32 <= 0.567 ulp (the
- * unary kernels' own bound); float64 <= 0.766 ulp, the maxima at results near 2^-1022
- * where the 2^-600 scaling rounds twice (<= 0.523 for |result| >= 2^-1000); float16
- * (through float32) <= 0.5001 ulp.
+ * MEASURED (tests/test_ml.py samples, SSE2, AVX2+FMA, AVX-512 builds alike): float32
+ * <= 0.533 ulp (about the unary kernels' own bound); float64 <= 0.709 ulp, the maxima at
+ * results near 2^-1022 where the 2^-600 scaling rounds twice (<= 0.53 for |result| >=
+ * 2^-1000); float16 (through float32) <= 0.5001 ulp.
  * ========================================================================================= */
 
 /* f(x) = (hi + lo) * scale: scale = 2^-600 wherever f is computed (hi = f(x) 2^600, so that
