@@ -413,15 +413,12 @@ def constants():
     c["FG_T1_LO2"] = ("third part of t1 (the double nearest -t1 is only 2^-55 away)",
                       (d(T1 - t1[0] - t1[1]), mp.mpf(0)))
     c["FG_E0"] = ("e0 = exp(-2 z(t1)), z(t) = sqrt(2/pi) (t + 0.044715 t^3)", split2(E0))
-    c["FG_C2"] = ("2 sqrt(2/pi)", split2(2 * C_TANH))
     c["FG_A"] = ("0.044715 (the decimal constant of the tanh form)", split2(A_TANH))
     c["FG_T1SQ"] = ("t1^2", split2(T1 * T1))
+    c["FG_AT1"] = ("a t1", split2(A_TANH * T1))
+    c["FG_AT1SQ1"] = ("1 + a t1^2", split2(1 + A_TANH * T1 * T1))
     c["FG_4C"] = ("4c = 4 sqrt(2/pi)", split2(4 * C_TANH))
     c["FG_4CA"] = ("4ca = 4*0.044715*sqrt(2/pi)", split2(4 * C_TANH * A_TANH))
-    c["FG_6C"] = ("6c", split2(6 * C_TANH))
-    c["FG_6CA"] = ("6ca", split2(6 * C_TANH * A_TANH))
-    c["FG_3A"] = ("3a", split2(3 * A_TANH))
-    c["FG_INV_SQRT2PI"] = ("1/sqrt(2 pi)", split2(1 / SQRT2PI))
     ln2 = mp.ln(2)
     ln2h = mp.floor(ln2 * 2 ** 42) / 2 ** 42  # 42 significant bits: k*LN2_HI exact for |k| < 2^11
     c["FG_LN2"] = ("ln 2 = FG_LN2_HI + FG_LN2_LO, FG_LN2_HI has 42 significant bits", (ln2h, d(ln2 - ln2h)))

@@ -42,11 +42,12 @@
  *        (Sterbenz), so the relative error stays tiny at the zero.
  *   gelu_grad(x) = 1 - gelu_grad(-x)
  *   gelu_tanh(-t) = -t e/(1+e), gelu_tanh(t) = t/(1+e), e = exp(-2z(t)) = exp(-u/2), u = 4z(t)
- *   gelu_tanh_grad(-t) = e (1 + e - h)/(1+e)^2, gelu_tanh_grad(t) = (1 + e + e h)/(1+e)^2,
- *        h = 2z'(t) t; the zero of 1 + e - h at t1 = 0.7524614... is factored EXACTLY (no
- *        fit): with w = 2z(t1) - 2z(t) = 2c (t1 - t)(1 + aU), U = t^2 + t t1 + t1^2,
- *        e = e0 exp(w) and 1 + e - h = (t1 - t) 2c(1 + 3aU) + e0 expm1(w): two terms of the
- *        same sign, and one exp gives both e and expm1(w).
+ *   gelu_tanh_grad(-t) = e (1 + e - h)/(1+e)^2, h = 2z'(t) t; the zero of 1 + e - h at
+ *        t1 = 0.7524614... is factored EXACTLY (no fit): with w = 2z(t1) - 2z(t) =
+ *        2c (t1 - t)(1 + aU), U = t^2 + t t1 + t1^2, e = e0 exp(w) and 1 + e - h =
+ *        (t1 - t) 2c(1 + 3aU) + e0 expm1(w): two terms of the same sign, and one exp gives
+ *        both e and expm1(w).
+ *   gelu_tanh_grad(x) = 1 - gelu_tanh_grad(-x), x > 0 (gelu_tanh(x) = x + gelu_tanh(-x))
  *
  * Branch-free rules (checked with -fopt-info-vec for SSE2, AVX2+FMA, AVX-512 in GCC 12):
  *   - no floating-point comparison at all: every select is bitwise on a sign bit
@@ -439,20 +440,28 @@ FG_INLINE double fg__gelu_core(double x, const int dd)
 
 /* ---- gelu_grad --------------------------------------------------------------------------
  * gelu_grad(-t) = e^{-t^2/2} (t0 - t) k(t); gelu_grad(x) = 1 - gelu_grad(-x), x >= 0.   */
-FG_INLINE double fg__gelu_grad_core(double x, const int dd)
+FG_INLINE fg__dd fg__gelu_grad_left(double t, const int dd, const int off)
 {
-    const double T = dd ? FG_TMAX_D_HI : FG_TMAX_F_HI;
-    const int off = dd ? 600 : 0;
-    double t = fg__clamp(fabs(x), T);
     fg__dd e = fg__gauss(t, dd, off, 0); /* e^{-t^2/2} 2^off */
     fg__dd d = fgP_tminus(dd, FG_T0_HI, FG_T0_LO, FG_T0_LO2_HI, t); /* t0 - t */
-    fg__dd g = fgP_mul(dd, e, fgP_mul(dd, d, fg__kfun(t, dd))); /* gelu_grad(-t) 2^off */
+    return fgP_mul(dd, e, fgP_mul(dd, d, fg__kfun(t, dd))); /* gelu_grad(-t) 2^off */
+}
+/* The gradients' last step, from g = f'(-t) (x 2^600 if dd): f'(x) = g for x < 0 and
+ * 1 - g for x >= 0 (both gradients satisfy f'(t) + f'(-t) = 1). */
+FG_INLINE double fg__grad_from_left(double x, fg__dd g, const int dd)
+{
     if (!dd) return fg__sel_neg(x, g.hi, 1.0 - g.hi);
     g = fg__fast_two_sum(g.hi, g.lo);
     double gneg = fg__scaled_sum(g.hi, g.lo, 0x1p-600);
     fg__dd p = fg__fast_two_sum(1.0, -g.hi * 0x1p-600);
     double gpos = p.hi + (p.lo - g.lo * 0x1p-600);
     return fg__sel_neg(x, gneg, gpos);
+}
+FG_INLINE double fg__gelu_grad_core(double x, const int dd)
+{
+    const double T = dd ? FG_TMAX_D_HI : FG_TMAX_F_HI;
+    double t = fg__clamp(fabs(x), T);
+    return fg__grad_from_left(x, fg__gelu_grad_left(t, dd, dd ? 600 : 0), dd);
 }
 
 /* ---- gelu_tanh --------------------------------------------------------------------------
@@ -484,20 +493,18 @@ FG_INLINE double fg__gelu_tanh_core(double x, const int dd)
 }
 
 /* ---- gelu_tanh_grad ---------------------------------------------------------------------
- * x < 0: e (1 + e - h)/(1+e)^2 with 1 + e - h = d 2c(1 + 3aU) + e0 expm1(w) (d = t1 - t);
- * x >= 0: (1 + e + e h)/(1+e)^2, h = t (2c + 6ca t^2).  e = e0 exp(w) = e0 2^k (1+em1),
- * with u = -2w = -4c d (1 + aU) fed to exp(-u/2).                                        */
-FG_INLINE double fg__gelu_tanh_grad_core(double x, const int dd)
+ * gelu_tanh_grad(-t) = e (1 + e - h)/(1+e)^2, h = 2z'(t) t, with 1 + e - h = d 2c(1 + 3aU)
+ * + e0 expm1(w) (d = t1 - t); e = e0 exp(w) = e0 2^k (1+em1), with u = -2w = -4c d (1 + aU)
+ * fed to exp(-u/2).  x >= 0: gelu_tanh(x) = x + gelu_tanh(-x), so gelu_tanh_grad(t) =
+ * 1 - gelu_tanh_grad(-t) (as for gelu_grad; the subtrahend lies in [-0.13, 1/2]: no
+ * cancellation), and one formula serves both sides.                                       */
+FG_INLINE fg__dd fg__gelu_tanh_grad_left(double t, const int dd, const int off)
 {
-    const double T = dd ? FG_TMAXT_D_HI : FG_TMAXT_F_HI;
-    const int off = dd ? 600 : 0;
-    double t = fg__clamp(fabs(x), T);
-    fg__dd s = fgP_sq(dd, t);
     fg__dd d = fgP_tminus(dd, FG_T1_HI, FG_T1_LO, FG_T1_LO2_HI, t); /* t1 - t */
-    fg__dd U = dd ? fgP_add(dd, fgP_muld(dd, fgP_addd(dd, FG_C(FG_T1), t), t), FG_C(FG_T1SQ))
-                  : fg__mk(fg__ma(t, t + FG_T1_HI, FG_T1SQ_HI), 0.0);     /* t^2 + t t1 + t1^2 */
-    fg__dd aU1 = dd ? fgP_addd(dd, fgP_mul(dd, FG_C(FG_A), U), 1.0)
-                    : fg__mk(fg__ma(FG_A_HI, U.hi, 1.0), 0.0);             /* 1 + aU */
+    /* 1 + aU, U = t^2 + t t1 + t1^2; float64 by Horner in t: (1 + a t1^2) + t (a t1 + a t) */
+    fg__dd aU1 = dd ? fgP_add(dd, fgP_muld(dd, fgP_add(dd, fgP_muld(dd, FG_C(FG_A), t), FG_C(FG_AT1)), t),
+                              FG_C(FG_AT1SQ1))
+                    : fg__mk(fg__ma(FG_A_HI, fg__ma(t, t + FG_T1_HI, FG_T1SQ_HI), 1.0), 0.0);
     fg__dd mcd = dd ? fgP_mul(dd, fg__mk(-FG_4C_HI, -FG_4C_LO), d) : fg__mk(-FG_4C_HI * d.hi, 0.0);
     fg__dd u = fgP_mul(dd, mcd, aU1);                                         /* -2w */
     double ks;
@@ -515,18 +522,18 @@ FG_INLINE double fg__gelu_tanh_grad_core(double x, const int dd)
     }
     fg__dd e_s = fgP_mul(dd, FG_C(FG_E0), es);                      /* e (x 2^600 if dd) */
     fg__dd e = dd ? fgP_scale(dd, e_s, 0x1p-600) : e_s;
-    fg__dd Qd = dd ? fgP_add(dd, fgP_mul(dd, FG_C(FG_6C), aU1), fg__mk(-FG_4C_HI, -FG_4C_LO))
-                   : fg__mk(fg__ma(FG_6C_HI, aU1.hi, -FG_4C_HI), 0.0); /* 2c(1 + 3aU) */
-    fg__dd B = fgP_add(dd, fgP_mul(dd, d, Qd), fgP_mul(dd, FG_C(FG_E0), em1w)); /* 1 + e - h */
-    fg__dd h = dd ? fgP_muld(dd, fgP_add(dd, fgP_mul(dd, FG_C(FG_6CA), s), FG_C(FG_C2)), t)
-                  : fg__mk(t * fg__ma(FG_6CA_HI, s.hi, FG_C2_HI), 0.0);
+    /* d 2c(1 + 3aU) = -4cd + 6cd(1 + aU) = mcd - 1.5 u (the cancellation loses < 2 bits) */
+    fg__dd dQ = fgP_add(dd, mcd, fgP_muld(dd, u, -1.5));
+    fg__dd B = fgP_add(dd, dQ, fgP_mul(dd, FG_C(FG_E0), em1w)); /* 1 + e - h */
     fg__dd onee = fgP_addd(dd, e, 1.0);
-    fg__dd npos = dd ? fgP_add(dd, onee, fgP_mul(dd, e, h)) : fg__mk(fg__ma(e.hi, h.hi, onee.hi), 0.0);
-    fg__dd nneg = fgP_mul(dd, e_s, B);
-    fg__dd q = fgP_div(dd, fgP_sel_neg(dd, x, nneg, npos), fgP_mul(dd, onee, onee));
-    if (!dd) return q.hi;
-    q = fg__fast_two_sum(q.hi, q.lo);
-    return fg__scaled_sum(q.hi, q.lo, fg__sel_neg(x, 0x1p-600, 1.0));
+    return fgP_div(dd, fgP_mul(dd, e_s, B), fgP_mul(dd, onee, onee)); /* (x 2^600 if dd) */
+}
+FG_INLINE double fg__gelu_tanh_grad_core(double x, const int dd)
+{
+    const double T = dd ? FG_TMAXT_D_HI : FG_TMAXT_F_HI;
+    double t = fg__clamp(fabs(x), T);
+    fg__dd g = fg__gelu_tanh_grad_left(t, dd, dd ? 600 : 0);
+    return fg__grad_from_left(x, g, dd);
 }
 
 /* ---- public interface ------------------------------------------------------------------ */
@@ -629,8 +636,8 @@ FG_INLINE fg__scaled_dd fg__scaled_or_identity(double x, double T, fg__dd v)
 /* The four float64 cores up to their last rounding. Each mirrors fg__<fn>_core(x, 1)
  * step for step (same helpers, same order of operations) and differs only at the end:
  * instead of rounding (hi + lo) 2^-600 it returns the double-double, with the positive
- * side scaled by 2^600 too (exact). The cores above stay untouched: their accuracy is
- * the validated one (exhaustive float32, mpmath float64). */
+ * side scaled by 2^600 too (exact). The gradients share the cores' left-side value
+ * (fg__<fn>_left) and differ only in the last step. */
 FG_INLINE fg__scaled_dd fg__gelu_scaled_dd(double x)
 {
     const double T = FG_TMAX_D_HI;
@@ -643,18 +650,20 @@ FG_INLINE fg__scaled_dd fg__gelu_scaled_dd(double x)
     return fg__scaled_or_identity(x, T, fgP_sel_neg(1, x, neg, pos));
 }
 
-FG_INLINE fg__scaled_dd fg__gelu_grad_scaled_dd(double x)
+/* The gradients' last step (see fg__grad_from_left), before its rounding. */
+FG_INLINE fg__scaled_dd fg__grad_from_left_scaled(double x, fg__dd g)
 {
-    const double T = FG_TMAX_D_HI;
-    double t = fg__clamp(fabs(x), T);
-    fg__dd e = fg__gauss(t, 1, 600, 0);                              /* e^{-t^2/2} 2^600 */
-    fg__dd d = fgP_tminus(1, FG_T0_HI, FG_T0_LO, FG_T0_LO2_HI, t);   /* t0 - t */
-    fg__dd g = fgP_mul(1, e, fgP_mul(1, d, fg__kfun(t, 1)));          /* gelu_grad(-t) 2^600 */
     g = fg__fast_two_sum(g.hi, g.lo);
-    fg__dd p = fg__fast_two_sum(0x1p600, -g.hi);                     /* (1 - gelu_grad(-t)) 2^600 */
+    fg__dd p = fg__fast_two_sum(0x1p600, -g.hi);                     /* (1 - g) 2^600 */
     fg__dd pos = fg__fast_two_sum(p.hi, p.lo - g.lo);
     fg__dd v = fgP_sel_neg(1, x, g, pos);
     return fg__mk_scaled(v.hi, v.lo, 0x1p-600);
+}
+
+FG_INLINE fg__scaled_dd fg__gelu_grad_scaled_dd(double x)
+{
+    double t = fg__clamp(fabs(x), FG_TMAX_D_HI);
+    return fg__grad_from_left_scaled(x, fg__gelu_grad_left(t, 1, 600));
 }
 
 FG_INLINE fg__scaled_dd fg__gelu_tanh_scaled_dd(double x)
@@ -676,32 +685,8 @@ FG_INLINE fg__scaled_dd fg__gelu_tanh_scaled_dd(double x)
 
 FG_INLINE fg__scaled_dd fg__gelu_tanh_grad_scaled_dd(double x)
 {
-    const double T = FG_TMAXT_D_HI;
-    double t = fg__clamp(fabs(x), T);
-    fg__dd s = fgP_sq(1, t);
-    fg__dd d = fgP_tminus(1, FG_T1_HI, FG_T1_LO, FG_T1_LO2_HI, t);                  /* t1 - t */
-    fg__dd U = fgP_add(1, fgP_muld(1, fgP_addd(1, FG_C(FG_T1), t), t), FG_C(FG_T1SQ));
-    fg__dd aU1 = fgP_addd(1, fgP_mul(1, FG_C(FG_A), U), 1.0);                        /* 1 + aU */
-    fg__dd u = fgP_mul(1, fgP_mul(1, fg__mk(-FG_4C_HI, -FG_4C_LO), d), aU1);         /* -2w */
-    double ks;
-    fg__dd em1 = fg__expm1_half(u.hi, u.lo, 1, 1, &ks);
-    double S = fg__pow2(ks, 600, 0);
-    double St = S * 0x1p-600;
-    fg__dd es = fgP_exp_scale(1, em1, S);                                            /* exp(w) 2^600 */
-    fg__dd qm = fg__two_sum(St - 1.0, St * em1.hi);
-    fg__dd em1w = fg__mk(qm.hi, qm.lo + St * em1.lo);                                /* expm1(w) */
-    fg__dd e_s = fgP_mul(1, FG_C(FG_E0), es);                                        /* e 2^600 */
-    fg__dd e = fgP_scale(1, e_s, 0x1p-600);
-    fg__dd Qd = fgP_add(1, fgP_mul(1, FG_C(FG_6C), aU1), fg__mk(-FG_4C_HI, -FG_4C_LO));
-    fg__dd B = fgP_add(1, fgP_mul(1, d, Qd), fgP_mul(1, FG_C(FG_E0), em1w));         /* 1 + e - h */
-    fg__dd h = fgP_muld(1, fgP_add(1, fgP_mul(1, FG_C(FG_6CA), s), FG_C(FG_C2)), t);
-    fg__dd onee = fgP_addd(1, e, 1.0);
-    fg__dd npos = fgP_add(1, onee, fgP_mul(1, e, h));
-    fg__dd nneg = fgP_mul(1, e_s, B);
-    fg__dd num = fgP_sel_neg(1, x, nneg, fgP_scale(1, npos, 0x1p600));
-    fg__dd q = fgP_div(1, num, fgP_mul(1, onee, onee));                              /* f 2^600 */
-    q = fg__fast_two_sum(q.hi, q.lo);
-    return fg__mk_scaled(q.hi, q.lo, 0x1p-600);
+    double t = fg__clamp(fabs(x), FG_TMAXT_D_HI);
+    return fg__grad_from_left_scaled(x, fg__gelu_tanh_grad_left(t, 1, 600));
 }
 
 /* w v rounded once, w = (wh + wl) wscale (wl only if has_lo, |wl| <= ulp(wh); wscale 1,
