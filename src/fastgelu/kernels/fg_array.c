@@ -150,25 +150,71 @@ static inline fg_bf16 fg__float_to_bf16(float f)
 /* the array loop's name in this ISA build, e.g. fg_gelu_array_h_avx2 */
 #define FG_LOOP_NAME(kernel, sfx) FG_CAT(FG_CAT(kernel##_array, sfx), FG_ISA)
 
+/* ---- streaming: blocks, each with a software prefetch of the input a little ahead -----
+ * On arrays that come from DRAM (n = 1e7) the plain loops ran far below their in-cache
+ * speed: the hardware prefetchers did not keep ahead of a loop that spends ~1 ns per
+ * element, and the misses stalled the kernels. So each loop runs in blocks of
+ * FG_BLOCK_BYTES of storage, and before each block prefetches the inputs' lines of one
+ * block FG_AHEAD_BYTES ahead. tools/prefetch_sweep.c (AVX-512, one thread, 1e7 float32
+ * elements, Melem/s): gelu_tanh 394 -> 1128, gelu 803 -> 935, both back to their
+ * in-cache speed; blocks of 256 B to 1 KB, 1 to 4 KB ahead, all within 5% of the best;
+ * float64 gelu (4 ns per element) unchanged. A prefetch never faults, and none goes past
+ * the operand's last byte. */
+#define FG_BLOCK_BYTES 512
+#define FG_AHEAD_BYTES 2048
+#if defined(__GNUC__) || defined(__clang__)
+#define FG_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+#include <xmmintrin.h>
+#define FG_PREFETCH(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
+#else
+#define FG_PREFETCH(p) ((void)(p))
+#endif
+
+/* Prefetch the bytes [start + FG_AHEAD_BYTES, + FG_BLOCK_BYTES) of an operand of `size`
+ * bytes, one touch per 64-byte line. */
+static inline void fg__prefetch_ahead(const void *base, ptrdiff_t start, ptrdiff_t size)
+{
+    const char *p = (const char *)base;
+    ptrdiff_t from = start + FG_AHEAD_BYTES, to = from + FG_BLOCK_BYTES;
+    if (to > size) to = size;
+    for (ptrdiff_t b = from; b < to; b += 64) FG_PREFETCH(p + b);
+}
+/* The loop over n elements in blocks: PREFETCH (FG_AHEAD(p) for each input p), then
+ * the vectorized `for (i in block)` of the statement given last. */
+#define FG_BLOCKS(sfx, n, PREFETCH, ...)                                                  \
+    do {                                                                                  \
+        const ptrdiff_t blk = FG_BLOCK_BYTES / (ptrdiff_t)sizeof(FG_T_##sfx);             \
+        for (ptrdiff_t s = 0; s < (n); s += blk) {                                        \
+            const ptrdiff_t e = (n) - s < blk ? (n) : s + blk;                            \
+            const ptrdiff_t at = s * (ptrdiff_t)sizeof(FG_T_##sfx),                       \
+                            size = (n) * (ptrdiff_t)sizeof(FG_T_##sfx);                   \
+            PREFETCH                                                                      \
+            FG_SIMD_LOOP                                                                  \
+            for (ptrdiff_t i = s; i < e; i++) __VA_ARGS__                                 \
+        }                                                                                 \
+    } while (0)
+#define FG_AHEAD(p) fg__prefetch_ahead(p, at, size);
+
 /* `omp simd` tells the compiler the iterations are independent, which is true also in
  * place (an output identical to an input): each element's inputs are read before its
  * outputs are written, by the same iteration. */
 #define FG_UNARY_LOOP(kernel, sfx)                                                        \
     static void FG_LOOP_NAME(kernel, sfx)(const FG_T_##sfx *x, FG_T_##sfx *y, ptrdiff_t n) \
     {                                                                                     \
-        FG_SIMD_LOOP                                                                      \
-        for (ptrdiff_t i = 0; i < n; i++)                                                 \
+        FG_BLOCKS(sfx, n, FG_AHEAD(x), {                                                  \
             y[i] = FG_STORE_##sfx(FG_KERNEL(kernel, sfx)(FG_LOAD_##sfx(x[i])));           \
+        });                                                                               \
     }
 
 #define FG_BINARY_LOOP(kernel, sfx)                                                       \
     static void FG_LOOP_NAME(kernel, sfx)(const FG_T_##sfx *a, const FG_T_##sfx *b,       \
                                           FG_T_##sfx *y, ptrdiff_t n)                     \
     {                                                                                     \
-        FG_SIMD_LOOP                                                                      \
-        for (ptrdiff_t i = 0; i < n; i++)                                                 \
+        FG_BLOCKS(sfx, n, FG_AHEAD(a) FG_AHEAD(b), {                                      \
             y[i] = FG_STORE_##sfx(                                                        \
                 FG_KERNEL(kernel, sfx)(FG_LOAD_##sfx(a[i]), FG_LOAD_##sfx(b[i])));        \
+        });                                                                               \
     }
 
 #define FG_TERNARY2_LOOP(kernel, sfx)                                                     \
@@ -176,14 +222,13 @@ static inline fg_bf16 fg__float_to_bf16(float f)
                                           const FG_T_##sfx *c, FG_T_##sfx *y,             \
                                           FG_T_##sfx *z, ptrdiff_t n)                     \
     {                                                                                     \
-        FG_SIMD_LOOP                                                                      \
-        for (ptrdiff_t i = 0; i < n; i++) {                                               \
+        FG_BLOCKS(sfx, n, FG_AHEAD(a) FG_AHEAD(b) FG_AHEAD(c), {                          \
             FG_KT_##sfx yi, zi;                                                           \
             FG_KERNEL(kernel, sfx)(FG_LOAD_##sfx(a[i]), FG_LOAD_##sfx(b[i]),              \
                                    FG_LOAD_##sfx(c[i]), &yi, &zi);                        \
             y[i] = FG_STORE_##sfx(yi);                                                    \
             z[i] = FG_STORE_##sfx(zi);                                                    \
-        }                                                                                 \
+        });                                                                               \
     }
 
 /* One loop per element type, and the table entry {h, b, f, d} listing them. */
