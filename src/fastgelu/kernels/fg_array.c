@@ -180,15 +180,16 @@ static inline void fg__prefetch_ahead(const void *base, ptrdiff_t start, ptrdiff
     if (to > size) to = size;
     for (ptrdiff_t b = from; b < to; b += 64) FG_PREFETCH(p + b);
 }
-/* The loop over n elements in blocks: PREFETCH (FG_AHEAD(p) for each input p), then
- * the vectorized `for (i in block)` of the statement given last. */
+/* The loop over n elements in blocks: PREFETCH (FG_AHEAD(p) for each input p; it reads
+ * the block's byte offset `at` and the operands' byte `size`), then the vectorized
+ * `for (i in block)` of the statement given last. */
 #define FG_BLOCKS(sfx, n, PREFETCH, ...)                                                  \
     do {                                                                                  \
         const ptrdiff_t blk = FG_BLOCK_BYTES / (ptrdiff_t)sizeof(FG_T_##sfx);             \
+        const ptrdiff_t size = (n) * (ptrdiff_t)sizeof(FG_T_##sfx); /* of each operand */ \
         for (ptrdiff_t s = 0; s < (n); s += blk) {                                        \
             const ptrdiff_t e = (n) - s < blk ? (n) : s + blk;                            \
-            const ptrdiff_t at = s * (ptrdiff_t)sizeof(FG_T_##sfx),                       \
-                            size = (n) * (ptrdiff_t)sizeof(FG_T_##sfx);                   \
+            const ptrdiff_t at = s * (ptrdiff_t)sizeof(FG_T_##sfx);                       \
             PREFETCH                                                                      \
             FG_SIMD_LOOP                                                                  \
             for (ptrdiff_t i = s; i < e; i++) __VA_ARGS__                                 \
