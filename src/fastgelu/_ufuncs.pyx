@@ -17,8 +17,10 @@ The layers, one job each:
 - ``__init__.py``: the thin public API.
 
 NumPy's ufunc machinery does the rest: casting, broadcasting, ``out=``/``where=``,
-byte-swapping and copies for overlapping operands (a loop sees either no overlap or
-``out`` identical to the input, which the kernels allow).
+byte-swapping and copies for overlapping operands. A call sees no overlap, ``out``
+identical to an input (which the kernels allow), ``out`` behind an input (safe for a
+forward loop), or, from ``reduce``/``accumulate``/``reduceat``, an output that a later
+element reads as its input: those runs go one element at a time, in order.
 """
 cimport numpy as cnp
 from cython.parallel cimport prange
@@ -253,10 +255,71 @@ cdef bint outputs_overlap(Kernel k, real **ops, const intp *steps, intp n) noexc
     return False
 
 
+cdef inline bint extents_meet(char *a, intp step_a, char *b, intp step_b, intp n,
+                              size_t size) noexcept nogil:
+    """Whether the bytes of n elements from a and from b (any steps) overlap."""
+    cdef char *lo_a = a + min(<intp>0, (n - 1) * step_a)
+    cdef char *hi_a = a + max(<intp>0, (n - 1) * step_a) + size
+    cdef char *lo_b = b + min(<intp>0, (n - 1) * step_b)
+    cdef char *hi_b = b + max(<intp>0, (n - 1) * step_b) + size
+    return lo_a < hi_b and lo_b < hi_a
+
+
+cdef bint needs_in_order(Kernel k, real **ops, const intp *steps, intp n) noexcept nogil:
+    """Whether an element of this run reads an input that an earlier element writes.
+
+    NumPy's reduce (and reduceat, per segment) passes the accumulator as input 0 and as
+    the output, both with step 0; accumulate passes the output one element ahead of input
+    0 (out[i] = f(out[i-1], a[i])). Blocked loops read inputs before writing outputs and
+    would miss those values. Left to them: disjoint operands, an output identical to an
+    input (in place), and an output behind an input with the same step (each input
+    element is read before its place is written; NumPy skips its copy there).
+    """
+    cdef int o, j
+    cdef intp d, s
+    for o in range(k.nin, k.nargs):
+        s = steps[o]
+        for j in range(k.nin):
+            d = <char *>ops[o] - <char *>ops[j]
+            # out[i] is in[i + d / s]: safe if d / s <= 0
+            if s == steps[j] and s != 0 and d % s == 0 and (d == 0 or (d < 0) != (s < 0)):
+                continue
+            if extents_meet(<char *>ops[o], s, <char *>ops[j], steps[j], n, sizeof(real)):
+                return True
+    return False
+
+
+cdef void run_in_order(Kernel k, real **ops, const intp *steps, intp n) noexcept nogil:
+    """n elements one at a time, in order, on the calling thread: each element's inputs
+    are read after the previous elements' outputs are written, as NumPy's own loops do
+    for reduce and accumulate. The kernel runs on a copy of the element (n = 1), so each
+    step gives the same bits as a call on that element alone (the Python fold)."""
+    cdef real val[MAX_OPERANDS]
+    cdef real *p[MAX_OPERANDS]
+    cdef char *at[MAX_OPERANDS]
+    cdef intp i
+    cdef int o
+    for o in range(k.nargs):
+        at[o] = <char *>ops[o]
+        p[o] = &val[o]
+    for i in range(n):
+        for o in range(k.nin):
+            memcpy(&val[o], at[o], sizeof(real))
+        call_kernel(k, p, 1)
+        for o in range(k.nin, k.nargs):
+            memcpy(at[o], &val[o], sizeof(real))
+        for o in range(k.nargs):
+            at[o] += steps[o]
+
+
 cdef void run_loop(Kernel k, real **ops, const intp *steps, intp n) noexcept nogil:
     """One ufunc inner-loop call: split over threads when it is long and every operand
     is contiguous or a broadcast input (a chunk is then an offset into each); strided
-    runs stay on the calling thread."""
+    runs stay on the calling thread; runs whose elements depend on earlier ones
+    (reduce, accumulate) go one element at a time."""
+    if n > 1 and needs_in_order(k, ops, steps, n):
+        run_in_order(k, ops, steps, n)
+        return
     cdef bint splittable = True
     cdef int o
     for o in range(k.nargs):
