@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
-from typing import Any
+from typing import Any, SupportsIndex
 
 import numpy as np
 
@@ -27,23 +27,33 @@ def get_num_threads() -> int:
     return _ufuncs.get_num_threads()
 
 
-def set_num_threads(n: int) -> None:
+def set_num_threads(n: SupportsIndex) -> None:
     """Set the number of threads fastgelu uses for large arrays.
 
     Parameters
     ----------
     n : int
-        Number of threads, at least 1. It caps calls from every Python thread; in the
-        calling thread it also sets OpenMP's max-threads (``omp_set_num_threads``).
-        Arrays shorter than the parallel threshold always run on the calling thread.
-        Results do not depend on ``n``.
+        Number of threads, at least 1 (a Python or NumPy integer). It caps calls from
+        every Python thread; in the calling thread it also sets OpenMP's max-threads
+        (``omp_set_num_threads``). Arrays shorter than the parallel threshold always
+        run on the calling thread. Results do not depend on ``n``.
+
+        More threads than CPUs is taken as asked, as ``torch.set_num_threads``,
+        ``omp_set_num_threads`` and threadpoolctl take it: the CPUs a process gets
+        (affinity masks, container quotas, other work) are not reliably known here,
+        and a cap would make :func:`get_num_threads` disagree with the request. Such a
+        setting oversubscribes the CPUs and runs slower, not faster (100 threads on 2
+        CPUs: 2.4x the time); ``len(os.sched_getaffinity(0))`` (else
+        ``os.cpu_count()``) is the useful maximum.
 
     Raises
     ------
+    TypeError
+        If ``n`` is not an integer (a float, a string, a bool).
     ValueError
-        If ``n < 1``.
+        If ``n`` is outside 1 .. 2**31 - 1.
     """
-    _ufuncs.set_num_threads(int(n))
+    _ufuncs.set_num_threads(n)
 
 
 def get_isa() -> str:
@@ -58,8 +68,8 @@ def set_isa(name: str = "auto") -> str:
     ----------
     name : str
         ``"auto"`` (the best this CPU supports), or one of the builds compiled in:
-        ``"avx512"``, ``"avx2"``, ``"baseline"``. Also set at import from the
-        ``FASTGELU_ISA`` environment variable.
+        ``"avx512"``, ``"avx2"``, ``"baseline"``; in any case (``"AVX2"``). Also set
+        at import from the ``FASTGELU_ISA`` environment variable.
 
     Returns
     -------
@@ -68,8 +78,10 @@ def set_isa(name: str = "auto") -> str:
 
     Raises
     ------
+    TypeError
+        If ``name`` is not a string.
     ValueError
-        If ``name`` is not a known build.
+        If ``name`` is not a known build (the message names the builds this CPU runs).
     RuntimeError
         If this CPU or this build cannot run it.
     """

@@ -23,7 +23,9 @@ forward loop), or, from ``reduce``/``accumulate``/``reduceat``, an output that a
 element reads as its input: those runs go one element at a time, in order.
 """
 cimport numpy as cnp
+from cpython.pyport cimport PY_SSIZE_T_MAX
 from cython.parallel cimport prange
+from libc.limits cimport INT_MAX
 from libc.string cimport memcpy
 
 from ._kernels cimport (
@@ -35,6 +37,7 @@ from ._kernels cimport (
 )
 
 import importlib
+import operator
 
 import numpy as np
 
@@ -499,14 +502,27 @@ def get_num_threads():
     return requested_threads if 0 < requested_threads < t else t
 
 
-def set_num_threads(int n):
+cdef object count_arg(n, str what, object most):
+    """n as a Python int in 1..most. Integers only, as range() takes them (int, NumPy
+    integers: operator.index); not bool, whose True would mean 1 by accident."""
+    if isinstance(n, (bool, np.bool_)):
+        raise TypeError(f"{what} must be an integer, not {type(n).__name__}")
+    try:
+        value = operator.index(n)
+    except TypeError:
+        raise TypeError(f"{what} must be an integer, not {type(n).__name__}") from None
+    if not 1 <= value <= most:
+        raise ValueError(f"{what} must be from 1 to {most}, got {value}")
+    return value
+
+
+def set_num_threads(n):
     """Cap fastgelu's threads in every thread; in the calling thread also set OpenMP's
     max-threads to n (so n may exceed OMP_NUM_THREADS there, as with omp_set_num_threads)."""
     global requested_threads
-    if n < 1:
-        raise ValueError(f"number of threads must be >= 1, got {n}")
-    requested_threads = n
-    omp_set_num_threads(n)
+    cdef int t = count_arg(n, "number of threads", INT_MAX)
+    requested_threads = t
+    omp_set_num_threads(t)
 
 
 def openmp_enabled():
@@ -536,14 +552,21 @@ def active_isa():
     return fg_active.name.decode()
 
 
-def select_isa(str name):
-    """Run the ufuncs on the named ISA build ("auto" for the best this CPU supports)."""
-    cdef int status = fg_select_isa(name.encode())
-    if status == -1:
-        raise ValueError(
-            f"unknown ISA {name!r}; choose 'auto' or one of {compiled_isas()}")
+def select_isa(name):
+    """Run the ufuncs on the named ISA build ("auto" for the best this CPU supports);
+    names in any case."""
+    if not isinstance(name, str):
+        raise TypeError(f"ISA name must be a str, not {type(name).__name__}")
+    key = name.lower()
+    # (a NUL would end the C string early: "avx2\0x" must not pass as "avx2")
+    cdef int status = -1 if "\0" in key else fg_select_isa(key.encode())
+    if status == 0:
+        return
+    runs = ", ".join([isa for isa in compiled_isas() if cpu_supports(isa)])
     if status == -2:
-        raise RuntimeError(f"ISA {name!r} is not supported by this CPU or this build")
+        raise RuntimeError(f"ISA {name!r} is not supported by this CPU or this build; "
+                           f"choose 'auto' or a build this CPU runs: {runs}")
+    raise ValueError(f"unknown ISA {name!r}; choose 'auto' or a build this CPU runs: {runs}")
 
 
 cdef str threshold_dtype(dtype):
@@ -558,12 +581,11 @@ def get_parallel_threshold(dtype):
     return parallel_min_float if threshold_dtype(dtype) == "float32" else parallel_min_double
 
 
-def set_parallel_threshold(dtype, intp n):
+def set_parallel_threshold(dtype, n):
     """Change the threading threshold (for tests and the threshold benchmark)."""
     global parallel_min_float, parallel_min_double
-    if n < 1:
-        raise ValueError("threshold must be >= 1")
+    cdef intp m = count_arg(n, "threshold", PY_SSIZE_T_MAX)
     if threshold_dtype(dtype) == "float32":
-        parallel_min_float = n
+        parallel_min_float = m
     else:
-        parallel_min_double = n
+        parallel_min_double = m
