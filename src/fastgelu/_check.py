@@ -194,7 +194,7 @@ def _check_products(fg, dtype: np.dtype, x: np.ndarray, table: dict,
         args = [operands[c] for c in order]
         ys = getattr(fg, name)(*args)
         ys = ys if isinstance(ys, tuple) else (ys,)
-        exact = fused(name, *args) if dtype != np.float64 else None  # products exact in double
+        exact = () if dtype == np.float64 else fused(name, *args)  # products exact in double
         for k, (y, (f, by)) in enumerate(zip(ys, outputs)):
             ws = [operands[c] for c in by]
             if dtype == np.float64:  # exact: the table's value times the multipliers

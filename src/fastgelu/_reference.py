@@ -30,6 +30,7 @@ shipped mpmath table for those, the tests ``tests/reference.py``'s mpmath functi
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -72,13 +73,20 @@ ZEROS: dict[str, tuple[float, float, tuple[float, ...]]] = {
 }
 _TAYLOR_RADIUS = 2.0**-7
 
-try:
-    from scipy.special import ndtr as _ndtr
-except ImportError:
-    _erfc = np.frompyfunc(math.erfc, 1, 1)
 
-    def _ndtr(x: np.ndarray) -> np.ndarray:
-        return 0.5 * np.asarray(_erfc(-x * SQRT1_2), dtype=np.float64)
+@functools.cache
+def _ndtr_impl() -> Callable[[np.ndarray], np.ndarray]:
+    """SciPy's ndtr, or math.erfc per element without SciPy (imported at first use)."""
+    try:
+        from scipy.special import ndtr
+    except ImportError:
+        erfc = np.frompyfunc(math.erfc, 1, 1)
+        return lambda x: 0.5 * np.asarray(erfc(-x * SQRT1_2), dtype=np.float64)
+    return ndtr
+
+
+def _ndtr(x: np.ndarray) -> np.ndarray:
+    return _ndtr_impl()(x)
 
 
 def _near_zero(name: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
