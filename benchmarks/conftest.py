@@ -7,12 +7,10 @@ environment, and restored afterwards so the rest of a test session is unaffected
 from __future__ import annotations
 
 import os
-import sys
 
 import pytest
 
-import fastgelu
-from fastgelu import _bench
+from fastgelu import _bench, _peers, _report
 
 BENCH_THREADS = int(os.environ.get("FASTGELU_BENCH_THREADS", "2"))
 
@@ -20,38 +18,29 @@ BENCH_THREADS = int(os.environ.get("FASTGELU_BENCH_THREADS", "2"))
 @pytest.fixture(scope="module", autouse=True)
 def pinned_threads():
     """fastgelu (and PyTorch, once loaded) run on BENCH_THREADS threads in this module."""
-    old = fastgelu.get_num_threads()
-    torch = sys.modules.get("torch")
-    old_torch = torch.get_num_threads() if torch is not None else None
-    fastgelu.set_num_threads(BENCH_THREADS)
-    if torch is not None:
-        torch.set_num_threads(BENCH_THREADS)
-    yield BENCH_THREADS
-    fastgelu.set_num_threads(old)
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.set_num_threads(old_torch if old_torch is not None else old)
+    with _bench.pinned_threads(BENCH_THREADS):
+        yield BENCH_THREADS
 
 
 @pytest.fixture(scope="session")
 def get_impl():
     """get_impl(name, kind) -> fn(x, out); skips the test if it cannot run here."""
-    cache: dict[str, _bench.Impl | str] = {}
+    cache: dict[str, _peers.Impl | str] = {}
 
     def get(name: str, kind: str):
         if name == "torch":
             pytest.importorskip("torch")
         if name not in cache:
             try:
-                cache[name] = _bench.make_impl(name, BENCH_THREADS)
-            except _bench.Unavailable as e:
+                cache[name] = _peers.make_impl(name, BENCH_THREADS)
+            except _peers.Unavailable as e:
                 cache[name] = str(e)
         impl = cache[name]
         if isinstance(impl, str):
             pytest.skip(impl)
         try:
             return impl.get(kind)
-        except _bench.Unavailable as e:
+        except _peers.Unavailable as e:
             pytest.skip(str(e))
 
     return get
@@ -79,13 +68,13 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.write_line(f"(no Melem/s summary: {e!r})")
         return
     if rows:
-        order = {k: i for i, k in enumerate(_bench.ALL_KINDS)}
+        order = {k: i for i, k in enumerate(_peers.ALL_KINDS)}
         terminalreporter.write_sep("-", "throughput (Melem/s, from the medians above)")
         for dist in _bench.DISTS:
             ordered = sorted((r for r in rows.values() if r["dist"] == dist),
                              key=lambda r: (r["dtype"], r["n"], order[r["kind"]]))
             if ordered:
-                terminalreporter.write_line(_bench.format_table(ordered))
+                terminalreporter.write_line(_report.format_table(ordered))
         warning = _bench.load_warning(0.2)
         if warning:
             terminalreporter.write_line(warning + " (at the end of the run)")

@@ -46,14 +46,14 @@ def main(argv=None):
                  "(or pip install 'fastgelu[bench]'). "
                  "`python -m fastgelu bench` prints the same figures as a table.")
 
-    from fastgelu import _bench, _plot
+    from fastgelu import _bench, _peers, _plot, _report
 
     kinds = a.kind.split(",")
     for kind in kinds:
-        if kind not in _bench.ALL_KINDS:
-            sys.exit(f"unknown --kind {kind!r}; choose from {', '.join(_bench.ALL_KINDS)}")
+        if kind not in _peers.ALL_KINDS:
+            sys.exit(f"unknown --kind {kind!r}; choose from {', '.join(_peers.ALL_KINDS)}")
     if a.json:
-        meta, rows = _bench.load_json(a.json)
+        meta, rows = _report.load_json(a.json)
         rows = [r for r in rows if r["kind"] in kinds]
         if not rows:
             sys.exit(f"{a.json} has no {a.kind} figures")
@@ -63,13 +63,13 @@ def main(argv=None):
         warning = _bench.load_warning()
         if warning:
             print(warning, flush=True)
-        rows = _bench.run(sizes=sizes, dtypes=a.dtypes.split(","), kinds=kinds,
-                          threads=a.threads, min_time=a.min_time, repeat=a.repeat,
-                          rounds=a.rounds,
-                          progress=lambda line: print(line, flush=True))
-        meta = _bench.metadata(rows[0]["threads"] if rows else None)
+        opts = _bench.Options(sizes=sizes, dtypes=a.dtypes.split(","), kinds=kinds,
+                              threads=a.threads, min_time=a.min_time, repeat=a.repeat,
+                              rounds=a.rounds)
+        rows = _bench.run(opts, progress=lambda line: print(line, flush=True))
+        meta = _report.metadata(rows[0]["threads"] if rows else None)
         if a.save_json:
-            _bench.save_json(rows, a.save_json, meta)
+            _report.save_json(rows, a.save_json, meta)
             print(f"wrote {a.save_json}")
 
     _plot.draw(rows, meta, a.out)

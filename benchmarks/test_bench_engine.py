@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import fastgelu
-from fastgelu import _bench
+from fastgelu import _bench, _peers, _report
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TINY = ["--min-time", "0.002", "--repeat", "1"]
@@ -28,9 +28,9 @@ def run_py(*args, timeout=120):
 def test_check_tells_the_functions_apart(dtype):
     """The tolerance is loose for peers but catches a benchmark of the wrong function."""
     x = _bench.make_input(5000, dtype)
-    for kind in _bench.KINDS:
+    for kind in _peers.KINDS:
         assert _bench.check(kind, x, getattr(fastgelu, kind)(x)) is None, kind
-        for other in _bench.KINDS:
+        for other in _peers.KINDS:
             if other != kind:
                 assert _bench.check(kind, x, getattr(fastgelu, other)(x)) is not None
     assert _bench.check("gelu", x, fastgelu.gelu(x).astype(np.float16)) is not None
@@ -40,14 +40,16 @@ def test_check_tells_the_functions_apart(dtype):
 
 
 def test_run_and_table():
-    rows = _bench.run(sizes=[100, 3000], dtypes=["float32"], kinds=["gelu", "gelu_grad"],
-                      impls=["fastgelu", "numpy", "copy"], min_time=0.002, repeat=1)
+    rows = _bench.run(_bench.Options(sizes=[100, 3000], dtypes=["float32"],
+                                     kinds=["gelu", "gelu_grad"],
+                                     impls=["fastgelu", "numpy", "copy"], min_time=0.002,
+                                     repeat=1))
     assert [(r["n"], r["kind"]) for r in rows] == [(100, "gelu"), (100, "gelu_grad"),
                                                    (3000, "gelu"), (3000, "gelu_grad")]
     for r in rows:
         assert not r["wrong"], r["wrong"]
         assert r["melem_s"]["fastgelu"] > 0 and r["melem_s"]["copy"] > 0
-    table = _bench.format_table(rows, ["fastgelu", "numpy", "copy"])
+    table = _report.format_table(rows, ["fastgelu", "numpy", "copy"])
     assert "fg/numpy" in table and "fg/copy" in table and "fg/torch" not in table
 
 
@@ -55,13 +57,14 @@ def test_engine_without_optional_peers():
     """_bench imports and runs with neither SciPy nor PyTorch."""
     code = (
         "import sys; sys.modules['torch'] = None; sys.modules['scipy'] = None\n"
-        "from fastgelu import _bench\n"
-        "rows = _bench.run(sizes=[1000], dtypes=['float64'], min_time=0.001, repeat=1)\n"
+        "from fastgelu import _bench, _report\n"
+        "rows = _bench.run(_bench.Options(sizes=[1000], dtypes=['float64'], min_time=0.001,"
+        " repeat=1))\n"
         "r = {x['kind']: x for x in rows}\n"
         "assert set(r['gelu']['melem_s']) == {'fastgelu', 'copy'}, r['gelu']\n"
         "assert set(r['gelu_tanh']['melem_s']) == {'fastgelu', 'numpy', 'copy'}\n"
         "assert 'torch' in r['gelu']['skipped'] and 'numpy' in r['gelu']['skipped']\n"
-        "print(_bench.format_table(rows))\n"
+        "print(_report.format_table(rows))\n"
     )
     p = run_py("-c", code)
     assert p.returncode == 0, p.stderr
@@ -113,10 +116,11 @@ def test_threshold_script(tmp_path):
 
 def test_plot_script(tmp_path):
     pytest.importorskip("matplotlib")
-    rows = _bench.run(sizes=[100, 1000], dtypes=list(_bench.DTYPES), kinds=["gelu"],
-                      impls=["fastgelu", "copy"], min_time=0.001, repeat=1)
+    rows = _bench.run(_bench.Options(sizes=[100, 1000], dtypes=list(_bench.DTYPES),
+                                     kinds=["gelu"], impls=["fastgelu", "copy"],
+                                     min_time=0.001, repeat=1))
     src = tmp_path / "rows.json"
-    _bench.save_json(rows, str(src))
+    _report.save_json(rows, str(src))
     png = tmp_path / "t.png"
     p = run_py("plot.py", "--json", str(src), "--out", str(png))
     assert p.returncode == 0, p.stderr

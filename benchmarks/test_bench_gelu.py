@@ -17,8 +17,8 @@ The fused kinds (gelu_backward, geglu: two inputs) run next to PyTorch
 (``aten.gelu_backward(g, x)``, ``F.gelu(a) * b``), the NumPy formula and ``unfused``,
 fastgelu's own two-step form (``gelu(a) * b``): groups ``geglu-float32-1e+06``. Their
 rows carry no ``func`` in extra_info, so conftest's Melem/s summary (which orders the
-one-input kinds) leaves them out; ``python -c "from fastgelu import _bench; ..."`` (see
-_bench.run) prints their ratios.
+one-input kinds) leaves them out; ``python -m fastgelu bench --kinds all`` prints their
+ratios.
 """
 from __future__ import annotations
 
@@ -27,12 +27,12 @@ import functools
 import numpy as np
 import pytest
 
-from fastgelu import _bench
+from fastgelu import _bench, _peers
 
 SIZES = [10**k for k in range(2, 8)]  # 1e2 .. 1e7
 DTYPES = list(_bench.DTYPES)
-FUNCS = list(_bench.KINDS)
-IMPLS = list(_bench.IMPLS)
+FUNCS = list(_peers.KINDS)
+IMPLS = list(_peers.IMPLS)
 
 # Outer loops dtype and size, so that the (large) cached inputs are reused by the
 # consecutive tests that need them and dropped afterwards.
@@ -70,15 +70,15 @@ def expected(func: str, dtype: str, n: int, dist: str) -> tuple[np.ndarray, np.n
     x, _ = arrays(dtype, n, dist)
     idx = _bench.check_indices(n)
     xs = x[idx].copy()
-    return idx, xs, _bench.reference(func, xs)
+    return idx, xs, _bench.expected(func, xs)
 
 
 FUSED_CASES = [
     pytest.param(func, dtype, n, impl, id=f"{func}-{dtype}-{n:.0e}-{impl}")
     for dtype in DTYPES
     for n in (10**4, 10**5, 10**6)
-    for func in _bench.FUSED_KINDS
-    for impl in _bench.ALL_IMPLS
+    for func in _peers.FUSED_KINDS
+    for impl in _peers.ALL_IMPLS
 ]
 
 

@@ -31,7 +31,7 @@ import time
 import numpy as np
 
 import fastgelu
-from fastgelu import _bench, _ufuncs
+from fastgelu import _bench, _peers, _report, _ufuncs
 
 SERIAL = 1 << 62
 
@@ -87,7 +87,7 @@ def crossover(sizes, speedups, win):
 
 
 def fmt(n):
-    return _bench.format_n(n) if n is not None else "never"
+    return _report.format_n(n) if n is not None else "never"
 
 
 def main(argv=None):
@@ -117,11 +117,11 @@ def main(argv=None):
     ap.add_argument("--json", help="also write the measurements to this file")
     a = ap.parse_args(argv)
 
-    kinds = list(_bench.KINDS) if a.kinds == "all" else a.kinds.split(",")
+    kinds = list(_peers.KINDS) if a.kinds == "all" else a.kinds.split(",")
     dtypes = a.dtypes.split(",")
     for k in kinds:
-        if k not in _bench.KINDS:
-            ap.error(f"unknown kind {k!r}; choose from {', '.join(_bench.KINDS)}")
+        if k not in _peers.KINDS:
+            ap.error(f"unknown kind {k!r}; choose from {', '.join(_peers.KINDS)}")
     for d in dtypes:
         if d not in _bench.DTYPES:
             ap.error(f"unknown dtype {d!r}; choose from {', '.join(_bench.DTYPES)}")

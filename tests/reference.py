@@ -1,14 +1,13 @@
 """Slow, trusted references for fastgelu's four functions, and an ulp-error measure.
 
-Nothing here uses fastgelu. Two tiers:
+Nothing here uses fastgelu's kernels. Two tiers:
 
-* **float64 NumPy/SciPy** (:data:`REF64`): good enough to judge **float32** results.
-  ``Phi`` is ``scipy.special.ndtr`` (accurate in the left tail), the tanh form is
-  ``x * expit(2 z)`` (no cancellation for either sign) and its derivative is arranged as
-  ``s * (1 + 2 x z' (1 - s))`` with ``1 - s = expit(-2 z)``. Relative error is a few
-  float64 ulps (about 1e-14 at worst, far in the tails), i.e. < 1e-6 float32 ulp. The
-  only cancellation left is next to the gradient zeros (x ~ -0.75); there the values
-  are recomputed with mpmath, so the reference stays far below 0.01 float32 ulp.
+* **float64** (:data:`REF64`): the package's own reference,
+  :mod:`fastgelu._reference` (pure NumPy/SciPy formulas, not the kernels; ``Phi`` is
+  ``scipy.special.ndtr``, the tanh form ``x * sigmoid(2 z)``, and a Taylor series next
+  to the gradients' zeros, where the formulas cancel), good enough to judge **float32**
+  results: relative error about 1e-14 at worst, i.e. < 1e-6 float32 ulp
+  (test_reference.py holds it to 1e-3 float32 ulp against mpmath).
 
 * **mpmath** (:func:`mp_parts`, :func:`mp_reference`): 50 significant digits, to judge
   **float64** results. Each function is split as ``a + b`` with ``a`` in {0, 1, x} and
@@ -31,23 +30,22 @@ import math
 
 import mpmath
 import numpy as np
-from scipy.special import expit, ndtr
 
-FUNC_NAMES = ("gelu", "gelu_grad", "gelu_tanh", "gelu_tanh_grad")
+from fastgelu import _reference
+
+FUNC_NAMES = _reference.UNARY
+#: float64 reference of each function, for float32 (and narrower) results
+REF64 = _reference.REF
 #: the function each gradient is the derivative of
 GRAD_OF = {"gelu_grad": "gelu", "gelu_tanh_grad": "gelu_tanh"}
 
 MP_DPS = 50
-TANH_A = "0.044715"  # exact decimal; the float64 constant below is its nearest double
-_A64 = 0.044715
-_C64 = math.sqrt(2.0 / math.pi)
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+TANH_A = "0.044715"  # exact decimal; _reference.TANH_A is its nearest double
 
-# Float64 nearest the zeros of the two gradients (computed with mpmath.findroot at 50
-# digits; test_reference.py checks them).
-GELU_GRAD_ZERO = -0.7517915246935645
-GELU_TANH_GRAD_ZERO = -0.7524614220710163
-
+# Float64 nearest the zeros of the two gradients (test_reference.py checks them against
+# mpmath.findroot at 50 digits).
+GELU_GRAD_ZERO = _reference.ZEROS["gelu_grad"][0]
+GELU_TANH_GRAD_ZERO = _reference.ZEROS["gelu_tanh_grad"][0]
 
 
 # ---------------------------------------------------------------------------------------
@@ -129,84 +127,6 @@ def assert_within_ulps(label, actual, expected, inputs, bound, err_ulp=None):
         f"inputs {[float(a[i]) for a in inputs]}: got {float(actual[i])!r}, "
         f"expected {expected[i]!r}")
     return err
-
-
-# ---------------------------------------------------------------------------------------
-# float64 references (for float32 results)
-# ---------------------------------------------------------------------------------------
-def _as64(x):
-    return np.asarray(x, dtype=np.float64)
-
-
-def _mp_fix(x, y, mask, name):
-    """Replace y[mask] by the mpmath value (where float64 arithmetic cancels)."""
-    if np.any(mask):
-        y = np.array(y, dtype=np.float64, copy=True)
-        idx = np.nonzero(mask)
-        hi, _ = mp_reference(name, x[idx])
-        y[idx] = hi
-    return y
-
-
-# A float64 result is recomputed with mpmath where it is the difference of terms larger
-# than itself by this factor (its absolute error ~1e-16 * terms is then > 1e-12 of it).
-_CANCEL = 1e-4
-
-
-def gelu64(x):
-    """``x * Phi(x)``; ``-0.0`` at -inf."""
-    x = _as64(x)
-    with np.errstate(all="ignore"):
-        y = x * ndtr(x)
-    return np.where(x == -np.inf, -0.0, y)
-
-
-def gelu_grad64(x):
-    """``Phi(x) + x phi(x)``; 1 at +inf, 0 at -inf; mpmath next to the zero."""
-    x = _as64(x)
-    with np.errstate(all="ignore"):
-        p = ndtr(x)
-        q = x * (np.exp(-0.5 * (x * x)) * _INV_SQRT_2PI)
-        y = p + q
-    y = np.where(np.isinf(x), np.where(x > 0, 1.0, 0.0), y)
-    return _mp_fix(x, y, np.abs(y) < _CANCEL * (np.abs(p) + np.abs(q)), "gelu_grad")
-
-
-def _tanh_parts(x):
-    with np.errstate(all="ignore"):
-        u = 2.0 * _C64 * (x + _A64 * (x * x * x))
-        s = expit(u)  # sigmoid(2z) = (1 + tanh z) / 2
-        sm = expit(-u)  # 1 - s without cancellation
-        dz = _C64 * (1.0 + 3.0 * _A64 * (x * x))
-    return s, sm, dz
-
-
-def gelu_tanh64(x):
-    """``x * sigmoid(2 z)`` = ``0.5 x (1 + tanh z)``; ``-0.0`` at -inf."""
-    x = _as64(x)
-    s, _, _ = _tanh_parts(x)
-    with np.errstate(all="ignore"):
-        y = x * s
-    return np.where(x == -np.inf, -0.0, y)
-
-
-def gelu_tanh_grad64(x):
-    """``s (1 + 2 x z' (1 - s))``, s = sigmoid(2z); mpmath next to the zero."""
-    x = _as64(x)
-    s, sm, dz = _tanh_parts(x)
-    with np.errstate(all="ignore"):
-        t = 2.0 * x * dz * sm
-        y = s * (1.0 + t)
-    y = np.where(np.isinf(x), np.where(x > 0, 1.0, 0.0), y)
-    return _mp_fix(x, y, np.abs(1.0 + t) < _CANCEL * (1.0 + np.abs(t)), "gelu_tanh_grad")
-
-
-REF64 = {
-    "gelu": gelu64,
-    "gelu_grad": gelu_grad64,
-    "gelu_tanh": gelu_tanh64,
-    "gelu_tanh_grad": gelu_tanh_grad64,
-}
 
 
 # ---------------------------------------------------------------------------------------

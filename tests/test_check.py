@@ -6,6 +6,8 @@ off by more than an ulp (a checker that cannot fail proves nothing).
 from __future__ import annotations
 
 import math
+import os
+import re
 import subprocess
 import sys
 import types
@@ -14,13 +16,15 @@ import numpy as np
 import pytest
 
 import fastgelu
-from fastgelu import _check, _ufuncs
+from fastgelu import _check, _reference, _ufuncs
+
+README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
 
 
 def test_every_ufunc_output_and_dtype_within_1_ulp(isa):
     results = _check.run_check(isa=isa)
     names = {r.ufunc for r in results}
-    assert names >= set(_check.UNARY) | {"geglu_backward[0]", "geglu_backward[1]"}
+    assert names >= set(_reference.UNARY) | {"geglu_backward[0]", "geglu_backward[1]"}
     assert {r.dtype for r in results} == set(_check.available_dtypes())
     bad = [r for r in results if not r.ok]
     assert not bad, bad
@@ -40,7 +44,7 @@ def _naive(name):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_the_check_catches_a_cancelling_formula(dtype):
-    fake = types.SimpleNamespace(**{n: getattr(fastgelu, n) for n in _check.UNARY})
+    fake = types.SimpleNamespace(**{n: getattr(fastgelu, n) for n in _reference.UNARY})
     fake.gelu = _naive("gelu")
     dt = np.dtype(dtype)
     table = _check._load_table()
@@ -52,7 +56,7 @@ def test_the_check_catches_a_cancelling_formula(dtype):
 
 def test_the_check_catches_a_twice_rounded_product():
     """geglu as float32(gelu(a)) * b rounds twice: up to ~1.5 ulp, which must show."""
-    fake = types.SimpleNamespace(**{n: getattr(fastgelu, n) for n in _check.PRODUCTS})
+    fake = types.SimpleNamespace(**{n: getattr(fastgelu, n) for n in _reference.FUSED})
     fake.geglu = lambda a, b: fastgelu.gelu(a) * b
     rng = np.random.default_rng(0)
     table = _check._load_table()
@@ -62,6 +66,82 @@ def test_the_check_catches_a_twice_rounded_product():
                                                               table, rng)}
     assert not results["geglu"].ok and results["geglu"].max_ulp > 1.0
     assert results["geglu_tanh"].ok
+
+
+def _readme_maxima():
+    """{(ufunc, dtype): the README's documented maximum error}, from its Accuracy section."""
+    if not os.path.exists(README):  # e.g. tests copied next to an installed wheel
+        pytest.skip("README.md is not next to the tests")
+    with open(README, encoding="utf-8") as fh:
+        text = " ".join(fh.read().split())
+    maxima = {}
+    for name, f32, f64 in re.findall(r"\| `(\w+)` \| ([\d.]+) \([^)]*\) \| [\d.]+% \| ([\d.]+) \|",
+                                      text):
+        maxima[name, "float32"], maxima[name, "float64"] = f32, f64
+    small = re.search(r"at most ([\d.]+) float16 ulp and ([\d.]+) bfloat16 ulp", text)
+    fused = re.search(r"float32 ≤ ([\d.]+), float64 ≤ ([\d.]+), float16 ≤ ([\d.]+), "
+                      r"bfloat16 ≤ ([\d.]+) ulp", text)
+    assert set(maxima) == {(n, d) for n in _reference.UNARY for d in ("float32", "float64")}
+    assert small and fused, "the README's Accuracy section lost its figures"
+    for name in _reference.UNARY:
+        maxima[name, "float16"], maxima[name, "bfloat16"] = small.groups()
+    for name in _reference.FUSED:
+        for dtype, figure in zip(("float32", "float64", "float16", "bfloat16"), fused.groups()):
+            maxima[name, dtype] = figure
+    return maxima
+
+
+def test_check_figures_within_the_readme_maxima():
+    """What ``check`` prints never exceeds what the README documents (to its digits)."""
+    maxima = _readme_maxima()
+    for r in _check.run_check():
+        figure = maxima[r.ufunc.split("[")[0], r.dtype]
+        half_digit = 0.5 * 10.0 ** -len(figure.split(".")[1])
+        assert r.max_ulp <= float(figure) + half_digit, (r, figure)
+
+
+def test_reference_taylor_series_at_the_gradient_zeros():
+    """The zeros (as double-doubles) and the series coefficients of fastgelu._reference
+    are mpmath's."""
+    import mpmath
+    from reference import _mp_grad_exact, mp_find_zero
+
+    for name, (hi, lo, coeffs) in _reference.ZEROS.items():
+        zero = mp_find_zero(name)
+        with mpmath.workdps(60):
+            assert (hi, lo) == (float(zero), float(zero - mpmath.mpf(hi)))
+            exact = mpmath.taylor(lambda t, name=name: _mp_grad_exact(name, t), zero,
+                                  len(coeffs))
+        assert list(coeffs) == [float(c) for c in exact[1:]], name
+
+
+@pytest.mark.parametrize("name", ["gelu_grad", "gelu_tanh_grad"])
+def test_reference_exact_next_to_the_gradient_zero(name):
+    """Where the float64 formula cancels, the series keeps the reference within a few
+    float64 ulps of the value (the float32 and float64 inputs nearest the zero); around
+    it, the formula within 1e-13 (1e-6 float32 ulp)."""
+    from reference import mp_reference
+
+    hi = _reference.ZEROS[name][0]
+    f32 = np.float32(hi)
+    x = np.concatenate([
+        hi + np.arange(-20, 21) * np.spacing(hi),
+        (f32 + np.arange(-20, 21) * np.spacing(f32)).astype(np.float64),
+        hi + np.linspace(-0.02, 0.02, 401),
+    ])
+    exact, _ = mp_reference(name, x)
+    rel = np.abs(_reference.REF[name](x) - exact) / np.abs(exact)
+    assert rel[:82].max() < 1e-15, (rel[:82].max(), x[np.argmax(rel[:82])])
+    assert rel.max() < 1e-13, (rel.max(), x[np.argmax(rel)])
+
+
+def test_kernel_list_is_the_package_s():
+    """fastgelu._reference.NAMES, the one list the Python side uses, is every ufunc."""
+    ufuncs = {n for n in fastgelu.__all__ if isinstance(getattr(fastgelu, n), np.ufunc)}
+    assert set(_reference.NAMES) == ufuncs and len(_reference.NAMES) == len(ufuncs)
+    for name, (order, outputs) in _reference.FUSED.items():
+        uf = getattr(fastgelu, name)
+        assert (uf.nin, uf.nout) == (len(order), len(outputs)), name
 
 
 def test_ulp_errors_special_values():

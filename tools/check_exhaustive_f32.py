@@ -3,10 +3,11 @@
 
 Runs the *installed* package's ufuncs (``fastgelu.gelu`` ...) on contiguous float32
 arrays of bit patterns, on the chosen ISA build(s), and judges every result against the
-float64 references of ``tests/reference.py`` (``REF64``: SciPy-based, recomputed with
-mpmath next to the gradient zeros) with its ``ulp_error``. Per function and ISA it
-reports the max ulp error and the argument where it occurs, the fraction of inputs
-above 0.5 ulp, the counts above 1 ulp and above ``--bound``, and, separately:
+float64 references of ``tests/reference.py`` (``REF64``: ``fastgelu._reference``,
+SciPy-based, a Taylor series next to the gradient zeros) with its ``ulp_error``. Per
+function and ISA it reports the max ulp error and the argument where it occurs, the
+fraction of inputs above 0.5 ulp, the counts above 1 ulp and above ``--bound``, and,
+separately:
 
 * special mismatches: NaN/inf results that do not match the reference (a NaN input must
   give a NaN: that counts 0 ulp; a NaN or inf result for any other input, or a finite

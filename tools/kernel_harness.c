@@ -4,7 +4,7 @@
  * One file, two roles.  Compiled with -DFG_HARNESS_KERNELS=<isa> it is a kernel object:
  * the array loops `y[i] = fg_<fn>_<f|d>(x[i])` under `#pragma omp simd`, like the
  * package's loops (less their blocks and prefetches, which matter only for arrays beyond
- * the caches: tools/prefetch_sweep.c), compiled with that ISA's flags.  Compiled with -DFG_HARNESS_MAIN it is
+ * the caches: benchmarks/prefetch_sweep.c), compiled with that ISA's flags.  Compiled with -DFG_HARNESS_MAIN it is
  * the driver, linked with the three kernel objects, so every check runs every ISA build on
  * the same inputs against the same reference:
  *

@@ -116,31 +116,31 @@ def _expand_all(values: list[str], everything: Sequence[str]) -> list[str]:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from . import _bench
+    from . import _bench, _peers, _report
 
-    kinds = _expand_all(args.kinds, _bench.ALL_KINDS)
-    impls = _expand_all(args.impls, _bench.IMPLS)
-    dtypes = _expand_all(args.dtype, _bench.DTYPES)
+    opts = _bench.Options(
+        sizes=args.sizes, dtypes=_expand_all(args.dtype, _bench.DTYPES),
+        kinds=_expand_all(args.kinds, _peers.ALL_KINDS),
+        impls=_expand_all(args.impls, _peers.IMPLS), threads=args.threads,
+        min_time=args.min_time, repeat=args.repeat, rounds=args.rounds,
+        verify=not args.no_check, dist=args.dist)
     warning = _bench.load_warning()
     if warning:
         print(warning, file=sys.stderr, flush=True)
     progress = None
     if args.progress:
-        print(_bench._header(impls), flush=True)
+        print(_report.header(opts.impls), flush=True)
         progress = lambda line: print(line, flush=True)  # noqa: E731
-    rows = _bench.run(sizes=args.sizes, dtypes=dtypes, kinds=kinds, impls=impls,
-                      threads=args.threads, min_time=args.min_time, repeat=args.repeat,
-                      rounds=args.rounds, verify=not args.no_check, progress=progress,
-                      dist=args.dist, status=_status_line)
+    rows = _bench.run(opts, progress=progress, status=_status_line)
     _status_line(None)
     if progress is not None:
         print()
-    print(_bench.format_table(rows, impls))
+    print(_report.format_table(rows, opts.impls))
     if args.plot:
         from . import _plot
 
         try:
-            _plot.draw(rows, _bench.metadata(args.threads), args.plot)
+            _plot.draw(rows, _report.metadata(args.threads), args.plot)
         except ImportError as e:
             print(f"--plot needs matplotlib ({e}): pip install matplotlib", file=sys.stderr)
             return 2
@@ -149,7 +149,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if warning:
         print(warning + " (at the end of the run)", file=sys.stderr)
     if args.json:
-        _bench.save_json(rows, args.json)
+        _report.save_json(rows, args.json)
         print(f"wrote {args.json}")
     return 1 if any(r["wrong"].get("fastgelu") for r in rows) else 0
 
@@ -205,7 +205,7 @@ def cmd_default(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import _bench
+    from . import _bench, _peers
 
     ap = argparse.ArgumentParser(
         prog="python -m fastgelu",
@@ -232,14 +232,14 @@ def build_parser() -> argparse.ArgumentParser:
                                         "dtypes"),
                    default=list(_bench.DTYPES), metavar="DTYPES",
                    help="float32, float64 or both, comma-separated (default: both)")
-    p.add_argument("--kinds", type=_csv(_choice(_bench.ALL_KINDS + ("all",), "kind"), "kinds"),
-                   default=list(_bench.KINDS), metavar="KINDS",
-                   help=f"functions, comma-separated, from {', '.join(_bench.ALL_KINDS)} "
+    p.add_argument("--kinds", type=_csv(_choice(_peers.ALL_KINDS + ("all",), "kind"), "kinds"),
+                   default=list(_peers.KINDS), metavar="KINDS",
+                   help=f"functions, comma-separated, from {', '.join(_peers.ALL_KINDS)} "
                         "or 'all' (default: the four one-input functions)")
-    p.add_argument("--impls", type=_csv(_choice(_bench.IMPLS + ("all",), "implementation"),
+    p.add_argument("--impls", type=_csv(_choice(_peers.IMPLS + ("all",), "implementation"),
                                         "implementations"),
-                   default=list(_bench.IMPLS), metavar="IMPLS",
-                   help=f"implementations, from {', '.join(_bench.IMPLS)} (default: all)")
+                   default=list(_peers.IMPLS), metavar="IMPLS",
+                   help=f"implementations, from {', '.join(_peers.IMPLS)} (default: all)")
     p.add_argument("--threads", type=_positive_int, default=None,
                    help="threads for fastgelu and PyTorch (default: fastgelu's current "
                         f"setting, {os.environ.get('OMP_NUM_THREADS') or 'OpenMP default'})")

@@ -25,7 +25,8 @@ def draw(rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any], out: str) -
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ._bench import ALL_IMPLS, ALL_KINDS, DTYPES
+    from ._bench import DTYPES
+    from ._peers import ALL_IMPLS, ALL_KINDS
 
     kinds = [k for k in ALL_KINDS if any(r["kind"] == k for r in rows)]
     dtypes = [d for d in DTYPES if any(r["dtype"] == d for r in rows)]

@@ -7,7 +7,7 @@
  *
  *   K=src/fastgelu/kernels
  *   gcc -O3 -ffp-contract=off -fno-math-errno -fopenmp-simd -mavx512f -mavx512dq \
- *       -mavx512vl -mavx512bw -mavx2 -mfma -I$K tools/prefetch_sweep.c -lm -o /tmp/sweep
+ *       -mavx512vl -mavx512bw -mavx2 -mfma -I$K benchmarks/prefetch_sweep.c -lm -o /tmp/sweep
  *   /tmp/sweep [n]        (drop the -mavx512* flags for the AVX2 build, all for SSE2)
  */
 #include <math.h>
