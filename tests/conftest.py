@@ -1,4 +1,5 @@
-"""Shared fixtures: the ISA builds, thread/threshold restoration, the ufuncs by name."""
+"""Shared fixtures: the ISA builds, thread/threshold restoration, the ufuncs by name, the
+'slow' tests. (Shared helpers that are not fixtures: _helpers.py.)"""
 from __future__ import annotations
 
 import os
@@ -7,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # tests/reference.py
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # reference.py, _helpers.py
 
 from reference import FUNC_NAMES
 
@@ -66,3 +67,22 @@ def single_thread(restore_threading):
     """One thread (the FP-flag tests compare this with the threaded path)."""
     fastgelu.set_num_threads(1)
     yield
+
+
+@pytest.fixture
+def threaded(restore_threading):
+    """Two threads and a parallel threshold low enough that small arrays use them."""
+    fastgelu.set_num_threads(2)
+    for dt in ("float32", "float64"):
+        _ufuncs.set_parallel_threshold(dt, 64)
+
+
+def _slow_selected(config):
+    return "slow" in (config.getoption("markexpr") or "")
+
+
+@pytest.fixture
+def slow_only(request):
+    """pyproject registers the 'slow' marker but does not deselect it by default."""
+    if not _slow_selected(request.config):
+        pytest.skip("slow: run with -m slow")

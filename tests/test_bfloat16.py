@@ -2,9 +2,10 @@
 
 Skipped where ml_dtypes is not installed (fastgelu itself never needs it; see
 test_float16.py's test_float16_loops_need_no_optional_package). The same checks as
-test_float16.py, with its helpers: every one of the 65,536 bfloat16 inputs, on every ISA
-build this CPU runs, against the float64 reference of tests/reference.py, in ulps of
-bfloat16 (8 significant bits: spacing 2**(e - 7), and 2**-133 below the normal range).
+test_float16.py, with the same helpers (_helpers.py): every one of the 65,536 bfloat16
+inputs, on every ISA build this CPU runs, against the float64 reference of
+tests/reference.py, in ulps of bfloat16 (8 significant bits: spacing 2**(e - 7), and
+2**-133 below the normal range).
 The float32 result is within 0.57 float32 ulp, i.e. ~1e-5 bfloat16 ulp, so the double
 rounding costs at most that above 0.5: measured max 0.5 ulp for the four functions (exact
 ties such as gelu(x) ~ x/2 for tiny x), 0.50001 for the fused ones. The bfloat16 loop is
@@ -17,14 +18,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from reference import FUNC_NAMES
-from test_float16 import (
-    ULP_BOUND,
+from _helpers import (
+    FUSED,
+    ULP_BOUND_16,
+    as_bits,
+    assert_same_bits,
+    call,
     fused_max_error,
     results_and_float32_results,
     unary_max_error,
 )
-from test_ml import FUSED, call
+from reference import FUNC_NAMES
 
 import fastgelu
 from fastgelu import _config, _ufuncs
@@ -35,16 +39,6 @@ BF16 = np.dtype(ml_dtypes.bfloat16)
 ALL_NAMES = list(FUNC_NAMES) + sorted(FUSED)
 ALL_BF16 = np.arange(2**16, dtype=np.uint32).astype(np.uint16).view(BF16)
 MAX_BF16 = float(ml_dtypes.finfo(BF16).max)  # 0x1.fep127
-
-
-def bits(a):
-    return np.ascontiguousarray(a).view(np.uint16)
-
-
-def assert_same_bits(actual, expected):
-    assert actual.dtype == expected.dtype == BF16, (actual.dtype, expected.dtype)
-    assert actual.shape == expected.shape
-    np.testing.assert_array_equal(bits(actual), bits(expected))
 
 
 def random_bf16(n, seed):
@@ -77,14 +71,14 @@ def test_show_config_says_bfloat16_loops_are_registered(capsys):
 # ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", FUNC_NAMES)
 def test_every_bfloat16_input_within_1_ulp(name, isa):
-    assert unary_max_error(name, ALL_BF16) <= ULP_BOUND
+    assert unary_max_error(name, ALL_BF16) <= ULP_BOUND_16
 
 
 @pytest.mark.parametrize("name", sorted(FUSED))
 def test_fused_bfloat16_within_1_ulp(name, isa):
     """Every bfloat16 as x (or a) against 1, -0.375 and 24 (the largest values overflow
     to inf there), and 300,000 random pairs."""
-    assert fused_max_error(name, ALL_BF16) <= ULP_BOUND
+    assert fused_max_error(name, ALL_BF16) <= ULP_BOUND_16
 
 
 @pytest.mark.parametrize("name", ALL_NAMES)
@@ -99,10 +93,10 @@ def test_bfloat16_is_the_float32_result_rounded(name):
         s_bits = s.view(np.uint32)
         nan = np.isnan(s)
         with np.errstate(over="ignore", invalid="ignore"):
-            expected = bits(s.astype(BF16))
+            expected = as_bits(s.astype(BF16))
         expected = np.where(nan, (s_bits >> 16).astype(np.uint16) | np.uint16(0x40), expected)
         same = ~two_nans  # IEEE leaves open whose payload a product of two NaNs keeps
-        np.testing.assert_array_equal(bits(b)[same], expected[same])
+        np.testing.assert_array_equal(as_bits(b)[same], expected[same])
         assert np.isnan(b[two_nans].astype(np.float32)).all()
     if name in FUSED:  # the sample holds exact ties of both parities, rounded to even
         low = single[0].view(np.uint32) & np.uint32(0x1FFFF)
@@ -130,7 +124,7 @@ def test_signaling_nan_comes_out_quiet_with_its_payload():
     snan = np.array([0x7F81, 0xFFA0, 0x7FC1], np.uint16).view(BF16)
     with np.errstate(invalid="ignore"):
         y = fastgelu.gelu(snan)
-    np.testing.assert_array_equal(bits(y), [0x7FC1, 0xFFE0, 0x7FC1])
+    np.testing.assert_array_equal(as_bits(y), [0x7FC1, 0xFFE0, 0x7FC1])
 
 
 def test_overflow_warns_like_float16():
@@ -220,22 +214,23 @@ def test_layouts_give_the_contiguous_bits(name):
     work = args[-1].copy()
     call(name, *args[:-1], work, out=(work,) + outs[1:])
     for o, e in zip((work,) + outs[1:], expected):
-        assert_same_bits(o, e)
+        assert_same_bits(o, e, dtype=BF16)
     # strided (reversed, every other element) and 2-D Fortran order
     for a, e in zip(call(name, *[np.repeat(a, 2)[::-2] for a in args]), expected):
-        assert_same_bits(a[::-1], e)
+        assert_same_bits(a[::-1], e, dtype=BF16)
     fortran = [np.asfortranarray(a[:3000].reshape(60, 50)) for a in args]
     for a, e in zip(call(name, *fortran), expected):
-        assert_same_bits(a.ravel(order="A"), e[:3000].reshape(60, 50).ravel(order="F"))
+        assert_same_bits(a.ravel(order="A"), e[:3000].reshape(60, 50).ravel(order="F"),
+                         dtype=BF16)
     # byte-swapped input (NumPy swaps it for the loop)
     for a, e in zip(call(name, *[a.astype(BF16.newbyteorder(">")) for a in args]), expected):
-        assert_same_bits(a, e)
+        assert_same_bits(a, e, dtype=BF16)
     # where=: untouched where False
     mask = np.arange(3001) % 3 != 0
     outs = tuple(np.full(3001, 7.0, BF16) for _ in range(nout))
     call(name, *args, out=outs, where=mask)
     for o, e in zip(outs, expected):
-        assert_same_bits(o[mask], e[mask])
+        assert_same_bits(o[mask], e[mask], dtype=BF16)
         assert (o[~mask].astype(np.float32) == 7.0).all()
 
 
@@ -260,9 +255,9 @@ def test_threads_give_the_same_bits_and_flags(name, restore_threading):
     for threads in (1, 2):
         fastgelu.set_num_threads(threads)
         for a, e in zip(call(name, *args), serial):
-            assert_same_bits(a, e)
+            assert_same_bits(a, e, dtype=BF16)
         for a, e in zip(call(name, *[a[1:] for a in args]), serial_offset):
-            assert_same_bits(a, e)
+            assert_same_bits(a, e, dtype=BF16)
         with np.errstate(all="raise"), pytest.raises(FloatingPointError) as exc:
             getattr(fastgelu, name)(*flagged)
         outcomes.add(str(exc.value))

@@ -1,6 +1,7 @@
 """float16 loops: computed by the float32 kernels, rounded once more to float16.
 
-(test_bfloat16.py runs the same checks on the bfloat16 loops with the helpers here.)
+(test_bfloat16.py runs the same checks on the bfloat16 loops; the helpers of both are
+in _helpers.py.)
 
 Every one of the 65,536 float16 inputs, on every ISA build this CPU runs, against the
 float64 reference of tests/reference.py, in ulps of float16 (spacing 2**(e - 10), and
@@ -15,76 +16,18 @@ import textwrap
 
 import numpy as np
 import pytest
-from reference import FUNC_NAMES, REF64, assert_within_ulps
-from test_fork import run_script
-from test_ml import FUSED, call
+from _helpers import (
+    FUSED,
+    fused_max_error,
+    results_and_float32_results,
+    run_script,
+    unary_max_error,
+)
+from reference import FUNC_NAMES
 
 import fastgelu
 
-#: The promise, in float16 ulps (measured 0.5001).
-ULP_BOUND = 1.0
-
 ALL_HALVES = np.arange(2**16, dtype=np.uint32).astype(np.uint16).view(np.float16)
-
-
-def check_within_bound(name, y, exact, inputs, bound=ULP_BOUND):
-    """Every result within `bound` ulps of its dtype; returns the largest error."""
-    return float(assert_within_ulps(f"{name} {y.dtype}", y, exact, inputs, bound).max())
-
-
-def unary_max_error(name, every):
-    """`name` on every value of a 16-bit dtype against the float64 reference."""
-    with np.errstate(all="ignore"):
-        y = getattr(fastgelu, name)(every)
-        exact = REF64[name](every.astype(np.float64))
-    assert y.dtype == every.dtype
-    return check_within_bound(name, y, exact, [every])
-
-
-def fused_max_error(name, every):
-    """Every value of a 16-bit dtype as x (or a) against a few multipliers (24 takes the
-    largest ones past the largest finite value), and 300,000 random pairs."""
-    nin, _nout, f, grad = FUSED[name]
-    dtype = every.dtype
-    rng = np.random.default_rng(nin)
-    w_all = np.concatenate([np.repeat(v, every.size) for v in (1.0, -0.375, 24.0)])
-    x_all = np.tile(every, 3)
-    k = 300_000
-    w_all = np.concatenate([w_all, rng.standard_normal(k) * 4]).astype(dtype)
-    x_all = np.concatenate([x_all, rng.uniform(-12, 12, k).astype(dtype)])
-    with np.errstate(all="ignore"):  # bfloat16: casting a signaling NaN flags it
-        x64, w64 = x_all.astype(np.float64), w_all.astype(np.float64)
-        if name.endswith("backward") and nin == 2:
-            inputs, exact = (w_all, x_all), [w64 * REF64[grad](x64)]
-        elif nin == 2:
-            inputs, exact = (x_all, w_all), [REF64[f](x64) * w64]
-        else:
-            b = np.roll(w_all, 3)
-            b64 = b.astype(np.float64)
-            inputs = (w_all, x_all, b)
-            exact = [w64 * b64 * REF64[grad](x64), w64 * REF64[f](x64)]
-        out = call(name, *inputs)
-    for y in out:
-        assert y.dtype == dtype
-    return max(check_within_bound(name, y, e, inputs) for y, e in zip(out, exact))
-
-
-def results_and_float32_results(name, every, others):
-    """`name` on every value of a 16-bit dtype (as x or a) and `others` (random values of
-    that dtype) for the other inputs; then the same inputs widened to float32. Returns
-    both results and where two inputs are NaN (IEEE leaves open whose payload the
-    product keeps)."""
-    nin = FUSED[name][0] if name in FUSED else 1
-    args = [every] + others[: nin - 1]
-    if name in FUSED and name.endswith("backward") and nin == 2:
-        args = args[::-1]  # x = every value, grad_out random
-    with np.errstate(all="ignore"):
-        narrow = call(name, *args)
-        single = call(name, *[a.astype(np.float32) for a in args])
-        two_nans = np.sum([np.isnan(a) for a in args], axis=0) >= 2
-    for y in narrow:
-        assert y.dtype == every.dtype
-    return narrow, single, two_nans
 
 
 @pytest.mark.parametrize("name", FUNC_NAMES)

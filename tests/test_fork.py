@@ -4,11 +4,10 @@ started with multiprocessing's 'fork' do). fastgelu runs serial in a forked chil
 from __future__ import annotations
 
 import multiprocessing
-import subprocess
-import sys
 import textwrap
 
 import pytest
+from _helpers import run_script
 
 CHILD_SCRIPT = textwrap.dedent(
     """
@@ -35,17 +34,6 @@ CHILD_SCRIPT = textwrap.dedent(
 
 needs_fork = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
                                 reason="no fork() on this platform")
-
-
-def run_script(tmp_path, name, text):
-    """Run a script in a fresh interpreter (a hang fails by timeout); its stdout."""
-    script = tmp_path / name
-    script.write_text(text)
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
-    print("\n" + done.stdout)
-    return done.stdout
 
 
 @needs_fork

@@ -27,22 +27,20 @@ import sys
 import mpmath
 import numpy as np
 import pytest
+from _helpers import (
+    FUSED,
+    as_bits,
+    assert_same_bits,
+    call,
+    f32_sample,
+    f64_table,
+    run_doctests,
+)
 from reference import REF64, assert_within_ulps, mp_parts, round_parts, ulp_of
-from test_ufunc_api import _run_doctests, as_bits, assert_same_bits
-from test_values import f32_sample, f64_table
 
 import fastgelu
 from fastgelu import _ufuncs
 
-FUSED = {
-    # name: (nin, nout, forward function f, its gradient)
-    "gelu_backward": (2, 1, "gelu", "gelu_grad"),
-    "gelu_tanh_backward": (2, 1, "gelu_tanh", "gelu_tanh_grad"),
-    "geglu": (2, 1, "gelu", "gelu_grad"),
-    "geglu_tanh": (2, 1, "gelu_tanh", "gelu_tanh_grad"),
-    "geglu_backward": (3, 2, "gelu", "gelu_grad"),
-    "geglu_tanh_backward": (3, 2, "gelu_tanh", "gelu_tanh_grad"),
-}
 NAMES = sorted(FUSED)
 
 #: The promise, in ulps of the result dtype (measured: float32 <= 0.533, float64 <= 0.709
@@ -106,7 +104,7 @@ def test_docstring_is_numpy_style_and_runs(name):
     for section in ("Parameters\n----------", "Returns\n-------", "Examples\n--------",
                     "See Also\n--------", "Notes\n-----"):
         assert section in doc, section
-    results, report = _run_doctests(doc, name)
+    results, report = run_doctests(doc, name)
     assert results.attempted >= 2 and results.failed == 0, report
 
 
@@ -313,12 +311,6 @@ def sample_inputs(name, dtype, n, seed=0):
     xs = [rng.uniform(-12.0, 8.0, n) for _ in range(nin)]
     xs[1 if name.endswith("backward") else 0][:6] = [np.nan, np.inf, -np.inf, 0.0, -0.0, -0.75][:n]
     return [x.astype(dtype) for x in xs]
-
-
-def call(name, *args, **kw):
-    with np.errstate(all="ignore"):
-        out = ufunc(name)(*args, **kw)
-    return out if isinstance(out, tuple) else (out,)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -3,7 +3,7 @@ strides (negative included), transposition, ``out=`` layout, ``where=`` mask, al
 of ``out`` with the input (in place and partial overlaps) and thread setting, every
 result is
 
-* within the product's ulp bounds (test_values.ULP_BOUNDS) of tests/reference.py's
+* within the product's ulp bounds (_helpers.ULP_BOUNDS) of tests/reference.py's
   references (float32: the float64 SciPy reference; float64: mpmath at 50 digits), and
 * bit-for-bit the result of the same call on a contiguous native-order copy,
 
@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
+from _helpers import ULP_BOUNDS, as_bits
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -29,7 +30,6 @@ from reference import (
     mp_value,
     ulp_error,
 )
-from test_values import ULP_BOUNDS
 
 import fastgelu
 from fastgelu import _ufuncs
@@ -38,7 +38,6 @@ DTYPES = [np.dtype(s) for s in ("<f4", ">f4", "<f8", ">f8")]
 if all("e->e" in getattr(fastgelu, n).types for n in FUNC_NAMES):
     # float16 loops: layouts, aliasing and masks here; accuracy in test_float16.py
     DTYPES += [np.dtype("<f2"), np.dtype(">f2")]
-BITS = {2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 SETTINGS = settings(
     # FASTGELU_HYPOTHESIS_EXAMPLES lowers it for slow runs (tools/memcheck.sh)
@@ -71,12 +70,6 @@ def _hard(dtype):
     big = float(np.finfo(dtype).max)
     with np.errstate(under="ignore"):
         return [float(dtype.type(v)) for v in HARD if not abs(v) > big or np.isinf(v)]
-
-
-def as_bits(a):
-    a = np.asarray(a)
-    a = np.ascontiguousarray(a.astype(a.dtype.newbyteorder("="), copy=False))
-    return a.view(BITS[a.dtype.itemsize])
 
 
 @functools.lru_cache(maxsize=200_000)

@@ -8,6 +8,7 @@ import types
 
 import numpy as np
 import pytest
+from _helpers import FUSED, as_bits, assert_same_bits, run_doctests, sample
 from reference import FUNC_NAMES
 
 import fastgelu
@@ -20,28 +21,6 @@ def _quiet_fp():
     and nan in the samples) are test_values.py's business."""
     with np.errstate(all="ignore"):
         yield
-
-
-def sample(dtype, n=1000, seed=0):
-    """Mixed values: the core, the tails, tiny and huge magnitudes, specials."""
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(-12.0, 8.0, n)
-    x[::7] *= 1e-30
-    x[3::11] = rng.uniform(-1e30, 1e30, x[3::11].size)
-    specials = [np.nan, np.inf, -np.inf, 0.0, -0.0, -0.75]
-    x[:6] = specials[: min(n, 6)]
-    return x.astype(dtype)
-
-
-def as_bits(a):
-    a = np.ascontiguousarray(a)
-    return a.view({4: np.uint32, 8: np.uint64, 2: np.uint16}[a.dtype.itemsize])
-
-
-def assert_same_bits(actual, expected):
-    assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
-    assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    np.testing.assert_array_equal(as_bits(actual), as_bits(expected))
 
 
 def raised_by(call):
@@ -72,9 +51,7 @@ def test_all_is_complete():
         if not n.startswith("_") and not isinstance(v, types.ModuleType)
     }
     assert public <= set(fastgelu.__all__), public - set(fastgelu.__all__)
-    fused = {"gelu_backward", "gelu_tanh_backward", "geglu", "geglu_tanh", "geglu_backward",
-             "geglu_tanh_backward"}  # tests/test_ml.py
-    assert set(FUNC_NAMES) | fused | {"show_config", "get_num_threads", "set_num_threads",
+    assert set(FUNC_NAMES) | set(FUSED) | {"show_config", "get_num_threads", "set_num_threads",
                                       "get_isa", "set_isa", "__version__"} == set(fastgelu.__all__)
     assert isinstance(fastgelu.__version__, str) and fastgelu.__version__
 
@@ -393,16 +370,6 @@ def test_at_method(ufunc, dtype):
 # ---------------------------------------------------------------------------------------
 # Documentation
 # ---------------------------------------------------------------------------------------
-def _run_doctests(text, name, globs=None):
-    parser = doctest.DocTestParser()
-    test = parser.get_doctest(text, dict(globs or {}), name, None, 0)
-    runner = doctest.DocTestRunner(
-        optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS, verbose=False)
-    out = []
-    runner.run(test, out=out.append)
-    return runner.summarize(verbose=False), "".join(out)
-
-
 def test_docstring_is_numpy_style(name, ufunc):
     doc = ufunc.__doc__
     assert doc.startswith(f"{name}(x, /, out=None")  # NumPy prepends the signature
@@ -412,7 +379,7 @@ def test_docstring_is_numpy_style(name, ufunc):
 
 
 def test_docstring_examples_run(name, ufunc):
-    results, report = _run_doctests(ufunc.__doc__, name)
+    results, report = run_doctests(ufunc.__doc__, name)
     assert results.attempted >= 2
     assert results.failed == 0, f"docstring example of {name} is wrong:\n{report}"
 

@@ -21,6 +21,14 @@ Takes about a minute on two cores at the default scale (~21000 inputs, ~1.2 MB).
 
 writes src/fastgelu/data/check_f64.npz instead: every 8th point of the tests' table (no
 recomputation), shipped with the package for ``python -m fastgelu check``.
+
+    python tools/make_reference_f64.py --check [--check-stride 8]
+
+writes nothing: exit 0 if both committed tables hold what this script writes, else 1
+with the differences (see check(): the inputs are regenerated in full, the mpmath values
+at every 8th input, ~10 s on two cores; ``--check-stride 1``: all of them, as long as a
+regeneration). Arrays are compared bit for bit (the .npz files themselves differ by their
+zip timestamps).
 """
 from __future__ import annotations
 
@@ -60,7 +68,11 @@ def _chunk(args):
 
 
 def build(scale: float = 1.0, jobs: int | None = None) -> dict[str, np.ndarray]:
-    x = reference.f64_sample_inputs(scale)
+    return evaluate(reference.f64_sample_inputs(scale), jobs)
+
+
+def evaluate(x: np.ndarray, jobs: int | None = None) -> dict[str, np.ndarray]:
+    """The table's columns at the inputs ``x`` (mpmath, in ``jobs`` processes)."""
     jobs = jobs or os.cpu_count() or 1
     chunks = np.array_split(x, max(1, 4 * jobs))
     tasks = [(name, c) for name in reference.FUNC_NAMES for c in chunks]
@@ -74,6 +86,64 @@ def build(scale: float = 1.0, jobs: int | None = None) -> dict[str, np.ndarray]:
     return out
 
 
+def _bit_differences(label: str, got: np.ndarray, want: np.ndarray) -> list[str]:
+    """[] if the arrays hold the same float64 bit patterns, else what differs."""
+    if got.shape != want.shape:
+        return [f"{label}: shape {got.shape}, expected {want.shape}"]
+    bad = np.flatnonzero(got.view(np.uint64) != want.view(np.uint64))
+    if not bad.size:
+        return []
+    shown = ", ".join(f"[{i}] {float(got[i])!r} != {float(want[i])!r}" for i in bad[:5])
+    return [f"{label}: {bad.size} of {got.size} values differ: {shown}"]
+
+
+def check(scale: float = 1.0, stride: int = CHECK_STRIDE, jobs: int | None = None,
+          table: str = DEFAULT_OUT, check_table: str = CHECK_TABLE) -> int:
+    """0 if ``table`` and ``check_table`` hold what this script writes, else print the
+    differences and return 1.
+
+    The inputs are regenerated in full. Those drawn as ``10.0 ** uniform`` (tiny and huge
+    |x|) go through np.power, whose last bit depends on the machine (NumPy's AVX-512 loop
+    and libm's pow round some differently); a 1-ulp difference there is reported, not
+    failed. The mpmath values are recomputed at every ``stride``-th committed input and
+    must match bit for bit, and ``check_table`` must be every CHECK_STRIDE-th row of
+    ``table``.
+    """
+    with np.load(table) as t:
+        committed = {k: t[k] for k in t.files if k != "meta"}
+    name_t, name_c = os.path.relpath(table), os.path.relpath(check_table)
+    x, cx = reference.f64_sample_inputs(scale), committed["x"]
+    problems, notes = [], []
+    if x.shape != cx.shape:
+        problems.append(f"{name_t} x: {cx.size} inputs, the generator gives {x.size}")
+    else:
+        ulps = np.abs(x.view(np.int64) - cx.view(np.int64))
+        if ulps.max() > 1:
+            problems += _bit_differences(f"{name_t} x", x, cx)
+        elif ulps.any():
+            notes.append(f"{name_t} x: {np.count_nonzero(ulps)} of {x.size} inputs differ "
+                         f"from this machine's by 1 ulp (np.power's last bit is "
+                         f"machine-dependent)")
+    values = evaluate(cx[::stride], jobs)
+    for name in sorted(set(values) - {"x"}):  # each function and its _err_ulp
+        problems += _bit_differences(f"{name_t} {name} (every {stride}th input)",
+                                     values[name], committed[name][::stride])
+    with np.load(check_table) as c:
+        shipped = {k: c[k] for k in c.files if k != "meta"}
+    if set(shipped) != set(committed):
+        problems.append(f"{name_c}: columns {sorted(shipped)}, expected {sorted(committed)}")
+    else:
+        for name in committed:
+            problems += _bit_differences(f"{name_c} {name}", shipped[name],
+                                         committed[name][::CHECK_STRIDE])
+    for line in notes + problems:
+        print(line)
+    print(f"{cx.size} inputs, mpmath values at {cx[::stride].size} of them: "
+          + ("differences above (regenerate: python tools/make_reference_f64.py, then "
+             "--check-table)" if problems else "the committed tables are what this writes"))
+    return 1 if problems else 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1.0, help="multiplies the random sample sizes")
@@ -81,7 +151,14 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=DEFAULT_OUT)
     ap.add_argument("--check-table", action="store_true",
                     help=f"write {os.path.relpath(CHECK_TABLE)} from the tests' table and stop")
+    ap.add_argument("--check", action="store_true",
+                    help="write nothing; exit 0 if the committed tables are what this writes, "
+                         "else 1 with the differences")
+    ap.add_argument("--check-stride", type=int, default=CHECK_STRIDE, metavar="K",
+                    help="--check: recompute the values at every K-th input (1: all)")
     args = ap.parse_args(argv)
+    if args.check:
+        return check(args.scale, args.check_stride, args.jobs)
     if args.check_table:
         write_check_table()
         return 0

@@ -28,7 +28,8 @@ mkdir -p "$OUT"
 if [ $# -eq 0 ]; then
     # Small arrays, every path; not the accuracy sweeps (millions of points), not the
     # timing tests (GIL, RSS) nor the ones that start plain subprocesses.
-    set -- tests/test_ufunc_api.py tests/test_hardening.py tests/test_properties.py \
+    set -- tests/test_ufunc_api.py tests/test_input.py tests/test_memory.py \
+        tests/test_fp_flags.py tests/test_threads.py tests/test_properties.py \
         tests/test_values.py tests/test_fork.py \
         -k "not slow and not gil and not rss and not memory_growth and not ctrl_c \
 and not fork and not float32_sampled and not float64_against and not sample_covers \

@@ -14,7 +14,7 @@ of every argument are compared before and after.
 
 Exit status 1 if RSS grew by more than ``--limit-mib`` after warm-up, if a reference
 count changed, or if threads were left behind. Not part of the test suite
-(tests/test_hardening.py runs a 100k-call version).
+(tests/test_memory.py runs a 100k-call version).
 
 Usage (from the repository root):
 
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import mmap
 import os
 import sys
 import threading
@@ -35,67 +34,15 @@ import numpy as np
 
 import fastgelu
 
-UFUNCS = [fastgelu.gelu, fastgelu.gelu_grad, fastgelu.gelu_tanh, fastgelu.gelu_tanh_grad]
-
-
-def rss_mib():
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * mmap.PAGESIZE / 2**20
+# tests/_helpers.py: the call mix (tests/test_memory.py runs 100k calls of it)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "tests"))
+from _helpers import UNARY_UFUNCS as UFUNCS
+from _helpers import call_mix, rss_mib
 
 
 def n_threads():
     return len(os.listdir("/proc/self/task"))
-
-
-def call_mix():
-    """One round of calls over the paths users hit (also used by tests/test_hardening.py).
-
-    Returns (one_round(i), the arrays and ufuncs it uses, beyond UFUNCS, whose
-    reference counts must not change, a one-element list counting the raising calls,
-    calls per round).
-    """
-    x64 = np.linspace(-4, 4, 16)
-    x32 = x64.astype(np.float32)
-    xs = np.linspace(-4, 4, 48)[::3]
-    be = x64.astype(">f8")
-    mask = x64 > 0
-    o64, o32 = np.empty(16), np.empty(16, np.float32)
-    ints = np.arange(-8, 8)
-    cplx = np.ones(2, complex)
-    g, gg, gt, gtg = UFUNCS
-    others = [getattr(fastgelu, n) for n in fastgelu.__all__
-              if isinstance(getattr(fastgelu, n), np.ufunc) and getattr(fastgelu, n)
-              not in UFUNCS]  # binary and two-output ufuncs, if the build has them
-    other_outs = [tuple(np.empty(16) for _ in range(u.nout)) for u in others]
-    errors = [0]
-
-    def one_round(i):
-        if others:
-            k = i % len(others)
-            others[k](*(x64,) * others[k].nin)
-            others[k](*(xs,) * others[k].nin, out=other_outs[k])
-        g(x64)
-        gg(x32, out=o32)
-        gt(xs)
-        gtg(be, out=o64)
-        g(x64, out=o64, where=mask)
-        gg(0.5)
-        gt(ints)
-        gtg(x32, dtype=np.float64)
-        if i % 50 == 0:
-            try:
-                g(cplx)
-            except TypeError:
-                errors[0] += 1
-            try:
-                g(x64, out=o32, casting="no")
-            except TypeError:
-                errors[0] += 1
-
-    per_round = 10 if others else 8
-    tracked = [x64, x32, xs, be, mask, o64, o32, ints, cplx, *others,
-               *[o for t in other_outs for o in t]]
-    return one_round, tracked, errors, per_round
 
 
 def main(argv=None):
