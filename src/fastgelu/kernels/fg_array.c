@@ -31,20 +31,7 @@
 /* ---- float16 <-> float32, exact and branch-free (integer selects; vectorizes) ----------
  * Written out rather than taken from NumPy's npymath (a link dependency) or F16C (not in
  * the baseline build): the same bits on every ISA build. */
-static inline uint32_t fg__f32_bits(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
-static inline float fg__f32_from_bits(uint32_t u)
-{
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-/* all-ones if c else 0 */
-static inline uint32_t fg__mask32(int c) { return (uint32_t)0 - (uint32_t)(c != 0); }
+/* (fg__f32_bits, fg__f32_from_bits, fg__mask32: fg_math.h) */
 /* The float32 bits of +inf where the mask `overflows` is set, else 0, made by an
  * overflowing float multiply (FLT_MAX * 2), only there: a narrowing that rounds a finite
  * value to inf raises FE_OVERFLOW, as NumPy's float16 cast does (np.errstate sees it). */

@@ -83,46 +83,41 @@
 #define FG_EXPM1_D_P(v) (fg__ma((v), fg__ma((v), fg__ma((v), fg__ma((v), fg__ma((v), fg__ma((v), fg__ma((v), fg__ma((v), fg__ma((v), 0x1.1ef523175f3d6p-41, -0x1.af5d2031937c1p-37), 0x1.27e52b2c97473p-32), -0x1.71ddf953ed0bcp-28), 0x1.a01a018305ea4p-24), -0x1.a01a01af75925p-20), 0x1.6c16c16c1cce4p-16), -0x1.111111110f7ecp-12), 0x1.5555555555549p-9), -0x1.5555555555559p-6))
 
 /* --------------------------------------------------------------------------------------
- * FG_M_F: m(t) = Phi(-t)*exp(t^2/2) = erfcx(t/sqrt2)/2 ~= P(t)/Q(t), deg P = 6, deg Q = 6, variable t = |x| in [0, 24.0]; minimax for the relative error.
- * max rel err (rounded coefficients, exact arithmetic): 9.868e-11 (= 2^-33.24) at 11.831888
+ * FG_M_F: m(t) = Phi(-t)*exp(t^2/2) = erfcx(t/sqrt2)/2 ~= P(t)/Q(t), deg P = 5, deg Q = 5, variable t = |x| in [0, 24.0]; minimax for the relative error with P(0)/Q(0) = 0.5 - 1.16e-10 (just below: the tiny-x ties of x + gelu(-x) round up, toward the positive x^2 term).
+ * max rel err (rounded coefficients, exact arithmetic): 6.363e-9 (= 2^-27.23) at 0.050985338
  */
-#define FG_M_F_P(t) (fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), 0x1.a42bed80689d4p-36, 0x1.d4b0788154433p-11), 0x1.7e7c3d44882e0p-7), 0x1.246dd9b1c876cp-4), 0x1.00b2e2eba8841p-2), 0x1.03d9d5359e2f6p-1), 0x1.ffffffff26fedp-2))
-#define FG_M_F_Q(t) (fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), 0x1.25b5514172e06p-9, 0x1.df5eb7cc04a54p-6), 0x1.731bab4e9dc66p-3), 0x1.50a657963c4bep-1), 0x1.72a7b5714090fp+0), 0x1.d01bfeac400d0p+0), 0x1p+0))
-#define FG_M_F_P0 0x1.ffffffff26fedp-2
-#define FG_M_F_P1 0x1.03d9d5359e2f6p-1
-#define FG_M_F_P2 0x1.00b2e2eba8841p-2
-#define FG_M_F_P3 0x1.246dd9b1c876cp-4
-#define FG_M_F_P4 0x1.7e7c3d44882e0p-7
-#define FG_M_F_P5 0x1.d4b0788154433p-11
-#define FG_M_F_P6 0x1.a42bed80689d4p-36
+#define FG_M_F_P(t) (fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), -0x1.6d04f35a85bf3p-30, 0x1.070b7851832f2p-8), 0x1.46e55a12bae48p-5), 0x1.72ac0fdb329d5p-3), 0x1.bd88cdf5529b2p-2), 0x1.fffffffe00000p-2))
+#define FG_M_F_Q(t) (fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), 0x1.49ab3401e1f90p-7, 0x1.99be0876fd622p-4), 0x1.daae78b727147p-2), 0x1.31625fa05cbe6p+0), 0x1.ab069549d311ep+0), 0x1p+0))
+#define FG_M_F_P0 0x1.fffffffe00000p-2
+#define FG_M_F_P1 0x1.bd88cdf5529b2p-2
+#define FG_M_F_P2 0x1.72ac0fdb329d5p-3
+#define FG_M_F_P3 0x1.46e55a12bae48p-5
+#define FG_M_F_P4 0x1.070b7851832f2p-8
+#define FG_M_F_P5 -0x1.6d04f35a85bf3p-30
 #define FG_M_F_Q0 0x1p+0
-#define FG_M_F_Q1 0x1.d01bfeac400d0p+0
-#define FG_M_F_Q2 0x1.72a7b5714090fp+0
-#define FG_M_F_Q3 0x1.50a657963c4bep-1
-#define FG_M_F_Q4 0x1.731bab4e9dc66p-3
-#define FG_M_F_Q5 0x1.df5eb7cc04a54p-6
-#define FG_M_F_Q6 0x1.25b5514172e06p-9
+#define FG_M_F_Q1 0x1.ab069549d311ep+0
+#define FG_M_F_Q2 0x1.31625fa05cbe6p+0
+#define FG_M_F_Q3 0x1.daae78b727147p-2
+#define FG_M_F_Q4 0x1.99be0876fd622p-4
+#define FG_M_F_Q5 0x1.49ab3401e1f90p-7
 
 /* --------------------------------------------------------------------------------------
- * FG_K_F: k(t) = (m(t) - t/sqrt(2pi))/(t0 - t) ~= P(t)/Q(t), deg P = 6, deg Q = 6, variable t = |x| in [0, 24.0]; minimax for the relative error.
- * max rel err (rounded coefficients, exact arithmetic): 3.606e-12 (= 2^-38.01) at 2.0918859
+ * FG_K_F: k(t) = (m(t) - t/sqrt(2pi))/(t0 - t) ~= P(t)/Q(t), deg P = 4, deg Q = 5, variable t = |x| in [0, 24.0]; minimax for the relative error.
+ * max rel err (rounded coefficients, exact arithmetic): 7.23e-9 (= 2^-27.04) at 0.0
  */
-#define FG_K_F_P(t) (fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), 0x1.3f24a914ffb32p-11, 0x1.2f43a5662b389p-7), 0x1.0ac970fe14e38p-4), 0x1.11b344999a7a3p-2), 0x1.5758aca94f32fp-1), 0x1.f52038160dfb0p-1), 0x1.54851a5cbca6ap-1))
-#define FG_K_F_Q(t) (fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), 0x1.8ffc9770d7301p-10, 0x1.694a8df95aac4p-6), 0x1.2dc63e9aa86acp-3), 0x1.237ae06d32f4bp-1), 0x1.52b334b784fffp+0), 0x1.bcbd37cd638fdp+0), 0x1p+0))
-#define FG_K_F_P0 0x1.54851a5cbca6ap-1
-#define FG_K_F_P1 0x1.f52038160dfb0p-1
-#define FG_K_F_P2 0x1.5758aca94f32fp-1
-#define FG_K_F_P3 0x1.11b344999a7a3p-2
-#define FG_K_F_P4 0x1.0ac970fe14e38p-4
-#define FG_K_F_P5 0x1.2f43a5662b389p-7
-#define FG_K_F_P6 0x1.3f24a914ffb32p-11
+#define FG_K_F_P(t) (fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), 0x1.4c9a969f59738p-7, 0x1.8035c4e28fe14p-4), 0x1.7e1a0d957df7ep-2), 0x1.7f343a2b59858p-1), 0x1.54851a3374652p-1))
+#define FG_K_F_Q(t) (fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), fg__ma((t), 0x1.46794e7265718p-28, 0x1.a0d9ec20bb218p-6), 0x1.ba628d1ab667bp-3), 0x1.915193f9abdf1p-1), 0x1.64161cbafb035p+0), 0x1p+0))
+#define FG_K_F_P0 0x1.54851a3374652p-1
+#define FG_K_F_P1 0x1.7f343a2b59858p-1
+#define FG_K_F_P2 0x1.7e1a0d957df7ep-2
+#define FG_K_F_P3 0x1.8035c4e28fe14p-4
+#define FG_K_F_P4 0x1.4c9a969f59738p-7
 #define FG_K_F_Q0 0x1p+0
-#define FG_K_F_Q1 0x1.bcbd37cd638fdp+0
-#define FG_K_F_Q2 0x1.52b334b784fffp+0
-#define FG_K_F_Q3 0x1.237ae06d32f4bp-1
-#define FG_K_F_Q4 0x1.2dc63e9aa86acp-3
-#define FG_K_F_Q5 0x1.694a8df95aac4p-6
-#define FG_K_F_Q6 0x1.8ffc9770d7301p-10
+#define FG_K_F_Q1 0x1.64161cbafb035p+0
+#define FG_K_F_Q2 0x1.915193f9abdf1p-1
+#define FG_K_F_Q3 0x1.ba628d1ab667bp-3
+#define FG_K_F_Q4 0x1.a0d9ec20bb218p-6
+#define FG_K_F_Q5 0x1.46794e7265718p-28
 
 /* --------------------------------------------------------------------------------------
  * FG_M_DC: m(t) = Phi(-t)*exp(t^2/2) (coarse factor c) ~= P(t)/Q(t), deg P = 1, deg Q = 2, variable t = |x| in [0, 38.75]; minimax for the relative error.
