@@ -111,3 +111,66 @@ def test_no_fp_exception_for_any_float32(slow_only, name, isa):
                     break
             pytest.fail(f"{name} [isa={isa}] raised {exc} for x = {bad}")
 
+
+
+# ---------------------------------------------------------------------------------------
+# Underflow: raised only where the true result is nonzero and comes back subnormal or 0,
+# as np.exp(-800.0) does; never for +-inf, +-0, NaN, or where the result is large or
+# exact (gelu(x) = x for large x).
+# ---------------------------------------------------------------------------------------
+NEVER_UNDERFLOW = [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 0.75, -0.75, 9.0, 10.0,
+                   10.5, 16.0, 22.0, 24.0, 30.0, 37.0, 38.0, 38.75, 39.0, 40.0, 1e4, 1e30,
+                   1e308]
+# left tails: the true result is nonzero; underflow is right where it rounds to a subnormal
+# or 0 (float16 from ~-4.5, float32 from ~-13, float64 from ~-37) and wrong where it is
+# normal
+MAYBE_UNDERFLOW = [-4.5, -9.0, -13.0, -16.0, -22.0, -24.0, -30.0, -36.0, -37.0, -37.5, -38.0, -38.75, -40.0, -1e4,
+                   -1e30, -1e308]
+ALL_UFUNCS = list(FUNC_NAMES) + ["gelu_backward", "gelu_tanh_backward", "geglu", "geglu_tanh",
+                                 "geglu_backward", "geglu_tanh_backward"]
+
+
+def _args(name, x, dtype):
+    """The ufunc's inputs with x where its GELU-family function is evaluated, 1 elsewhere
+    (gelu_backward(g, x), geglu(a, b), geglu_backward(g, a, b))."""
+    uf = getattr(fastgelu, name)
+    with np.errstate(over="ignore"):
+        xs = np.asarray(x, dtype=dtype)
+    args = [np.ones_like(xs) for _ in range(uf.nin)]
+    args[1 if name.endswith("backward") else 0] = xs
+    return uf, args
+
+
+def _outputs(uf, args):
+    with np.errstate(all="ignore"):
+        out = uf(*args)
+    return out if isinstance(out, tuple) else (out,)
+
+
+@pytest.mark.parametrize("name", ALL_UFUNCS)
+@pytest.mark.parametrize("dt", ["float16", "float32", "float64"])
+def test_underflow_only_where_the_result_underflows(name, dt, isa):
+    """Each grid value alone, under errstate(all='raise'): the values of NEVER_UNDERFLOW
+    raise nothing; a left-tail value may raise underflow only if every output it gives
+    is subnormal or zero."""
+    tiny = np.finfo(dt).smallest_normal
+    for x in NEVER_UNDERFLOW + MAYBE_UNDERFLOW:
+        uf, args = _args(name, [x], dt)
+        try:
+            with np.errstate(all="raise"):
+                uf(*args)
+        except FloatingPointError as exc:
+            assert "underflow" in str(exc), (name, dt, x, exc)
+            assert x in MAYBE_UNDERFLOW, f"{name}({x}) [{dt}, {isa}] raised {exc}"
+            for y in _outputs(uf, args):
+                assert abs(float(y[0])) < tiny, f"{name}({x}) = {y[0]} [{dt}] raised underflow"
+
+
+@pytest.mark.parametrize("name", ALL_UFUNCS)
+@pytest.mark.parametrize("dt", ["float16", "float32", "float64"])
+def test_no_underflow_for_exact_or_large_results_threaded(name, dt, threaded):
+    """The same values as one array on the threaded path (flags gathered from the
+    workers), repeated to span several chunks: nothing raised."""
+    uf, args = _args(name, np.repeat(NEVER_UNDERFLOW, 4096), dt)
+    with np.errstate(all="raise"):
+        uf(*args)
