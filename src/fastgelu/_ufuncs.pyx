@@ -96,18 +96,24 @@ cdef enum:
 cdef int requested_threads = 0
 
 
-cdef inline int threads_for(intp n, intp parallel_min) noexcept nogil:
-    """Threads to use for a contiguous run of n elements (1 below the threshold).
+cdef inline int max_threads() noexcept nogil:
+    """Threads a large call from the calling thread uses.
 
     OpenMP's max-threads setting of the calling thread is the base, so OMP_NUM_THREADS
-    and threadpoolctl's limits hold; fastgelu.set_num_threads() caps it everywhere.
+    and threadpoolctl's limits hold; fastgelu.set_num_threads() caps it everywhere. 1 in
+    a process forked from one that had imported fastgelu (fg_openmp.h).
     """
-    if n < parallel_min or fg_forked_child:
+    if fg_forked_child:
         return 1
     cdef int t = omp_get_max_threads()
     if 0 < requested_threads < t:
         t = requested_threads
     return t if t > 1 else 1
+
+
+cdef inline int threads_for(intp n, intp parallel_min) noexcept nogil:
+    """Threads to use for a contiguous run of n elements (1 below the threshold)."""
+    return 1 if n < parallel_min else max_threads()
 
 
 # ---------------------------------------------------------------------------------------
@@ -377,10 +383,7 @@ if fg_install_fork_guard() != 0:
 def get_num_threads():
     """Threads a large call from this thread uses (1 in a build without OpenMP or in a
     process forked from one that had imported fastgelu)."""
-    if fg_forked_child:
-        return 1
-    cdef int t = omp_get_max_threads()
-    return requested_threads if 0 < requested_threads < t else t
+    return max_threads()
 
 
 def set_num_threads(int n):
