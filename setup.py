@@ -229,7 +229,7 @@ class BuildExt(build_ext):
                 include_dirs=[KERNELS],
                 extra_postargs=flags + isa_flags,
                 depends=[os.path.join(KERNELS, h)
-                         for h in ("fg_math.h", "fg_coeffs.h", "fg_dispatch.h")],
+                         for h in ("fg_math.h", "fg_coeffs.h", "fg_dispatch.h", "fg_kernels.h")],
             )
             ext.extra_objects.extend(objects)
             if name != "baseline":
@@ -246,7 +246,8 @@ extensions = [
         # track: list their sources here so that editing a kernel relinks the module.
         depends=[
             os.path.join(KERNELS, f)
-            for f in ("fg_dispatch.h", "fg_openmp.h", "fg_math.h", "fg_coeffs.h", "fg_array.c")
+            for f in ("fg_dispatch.h", "fg_kernels.h", "fg_openmp.h", "fg_math.h", "fg_coeffs.h",
+                      "fg_array.c")
         ],
     )
 ]

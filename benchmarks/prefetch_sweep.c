@@ -2,7 +2,7 @@
  *
  * Times, on one thread, arrays large enough to come from DRAM (default 1e7 elements):
  * the plain vectorized loop `y[i] = f(x[i])`, and the same loop in blocks of B bytes with
- * the input prefetched A bytes ahead before each block (fg_array.c's FG_BLOCKS), for a
+ * the input prefetched A bytes ahead before each block (as fg_array.c's loops do), for a
  * grid of B and A; also a plain y = 2x loop and memcpy as the memory references.
  *
  *   K=src/fastgelu/kernels

@@ -13,39 +13,20 @@ the GeGLU gate (``geglu``, ``geglu_tanh``) and its gradients (``geglu_backward``
 """
 import os as _os
 
+from . import _ufuncs
 from ._config import get_isa, get_num_threads, set_isa, set_num_threads, show_config
-from ._ufuncs import (
-    geglu,
-    geglu_backward,
-    geglu_tanh,
-    geglu_tanh_backward,
-    gelu,
-    gelu_backward,
-    gelu_grad,
-    gelu_tanh,
-    gelu_tanh_backward,
-    gelu_tanh_grad,
-)
+from ._ufuncs import *  # noqa: F403 -- the ufuncs: one per row of _ufuncs.KERNELS
 from ._version import __version__
 
 __all__ = [
     "__version__",
-    "geglu",
-    "geglu_backward",
-    "geglu_tanh",
-    "geglu_tanh_backward",
-    "gelu",
-    "gelu_backward",
-    "gelu_grad",
-    "gelu_tanh",
-    "gelu_tanh_backward",
-    "gelu_tanh_grad",
     "get_isa",
     "get_num_threads",
     "set_isa",
     "set_num_threads",
     "show_config",
 ]
+__all__ += _ufuncs.__all__  # the ufuncs' names, from the kernel table (kernels/fg_kernels.h)
 
 # FASTGELU_ISA=avx2|avx512|baseline forces a kernel build (e.g. to compare paths).
 set_isa(_os.environ.get("FASTGELU_ISA", "auto") or "auto")

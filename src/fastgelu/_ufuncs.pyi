@@ -1,8 +1,30 @@
 # Type stubs for the compiled module (see _ufuncs.pyx). The ufuncs take the usual
 # ufunc arguments (out=, where=, dtype=, casting=, order=, subok=, signature=).
-from typing import SupportsIndex
+from typing import NamedTuple, SupportsIndex
 
 import numpy as np
+
+# The ufuncs, one per row of the kernel table (kernels/fg_kernels.h); the names here and
+# below match the table (tests/test_kernel_table.py checks).
+__all__ = [
+    "geglu",
+    "geglu_backward",
+    "geglu_tanh",
+    "geglu_tanh_backward",
+    "gelu",
+    "gelu_backward",
+    "gelu_grad",
+    "gelu_tanh",
+    "gelu_tanh_backward",
+    "gelu_tanh_grad",
+]
+
+class KernelInfo(NamedTuple):
+    name: str
+    nin: int
+    nout: int
+
+KERNELS: tuple[KernelInfo, ...]
 
 # The loops: float16, float32, float64 (ufunc.types), and bfloat16 where ml_dtypes
 # imports (a user dtype's loops are not listed in ufunc.types).

@@ -4,6 +4,8 @@
 
 The layers, one job each:
 
+- ``kernels/fg_kernels.h``: the list of kernels (name and shape), from which the C
+  tables, the ufuncs made here and ``KERNELS`` derive.
 - ``kernels/fg_math.h``: scalar math for one point, branch-free so it vectorizes.
 - ``kernels/fg_array.c``: contiguous array loops over those kernels, compiled once per
   instruction set; ``kernels/fg_dispatch.c`` picks the build for this CPU at import.
@@ -29,15 +31,15 @@ from libc.limits cimport INT_MAX
 from libc.string cimport memcpy
 
 from ._kernels cimport (
-    FG_GEGLU, FG_GEGLU_BACKWARD, FG_GEGLU_TANH, FG_GEGLU_TANH_BACKWARD, FG_GELU,
-    FG_GELU_BACKWARD, FG_GELU_GRAD, FG_GELU_TANH, FG_GELU_TANH_BACKWARD, FG_GELU_TANH_GRAD,
-    FG_OPENMP, fg_active, fg_bf16, fg_compiled_isas, fg_compiler, fg_cpu_supports,
-    fg_forked_child, fg_half, fg_install_fork_guard, fg_select_isa, omp_get_max_threads,
-    omp_set_num_threads,
+    FG_DT_B, FG_DT_D, FG_DT_F, FG_DT_H, FG_N_KERNELS, FG_OPENMP, fg_active, fg_bf16,
+    fg_compiled_isas, fg_compiler, fg_cpu_supports, fg_forked_child, fg_half,
+    fg_install_fork_guard, fg_kernel_info, fg_kernels, fg_loop, fg_select_isa,
+    omp_get_max_threads, omp_set_num_threads,
 )
 
 import importlib
 import operator
+from collections import namedtuple
 
 import numpy as np
 
@@ -99,13 +101,14 @@ cdef enum:
 cdef int requested_threads = 0
 
 
-cdef inline int threads_for(intp n, intp parallel_min) noexcept nogil:
-    """Threads to use for a contiguous run of n elements (1 below the threshold).
+cdef inline int max_threads() noexcept nogil:
+    """Threads a large call from the calling thread uses.
 
     OpenMP's max-threads setting of the calling thread is the base, so OMP_NUM_THREADS
-    and threadpoolctl's limits hold; fastgelu.set_num_threads() caps it everywhere.
+    and threadpoolctl's limits hold; fastgelu.set_num_threads() caps it everywhere. 1 in
+    a process forked from one that had imported fastgelu (fg_openmp.h).
     """
-    if n < parallel_min or fg_forked_child:
+    if fg_forked_child:
         return 1
     cdef int t = omp_get_max_threads()
     if 0 < requested_threads < t:
@@ -113,68 +116,38 @@ cdef inline int threads_for(intp n, intp parallel_min) noexcept nogil:
     return t if t > 1 else 1
 
 
+cdef inline int threads_for(intp n, intp parallel_min) noexcept nogil:
+    """Threads to use for a contiguous run of n elements (1 below the threshold)."""
+    return 1 if n < parallel_min else max_threads()
+
+
 # ---------------------------------------------------------------------------------------
 # Inner loops
 # ---------------------------------------------------------------------------------------
-# What a ufunc runs: the shape of its array kernel (inputs, outputs) and the kernel's id
-# in the fg_isa_table of that shape. The operands of a ufunc loop are its inputs, then
-# its outputs.
-cdef enum Shape:
-    UNARY       # y = f(x)
-    BINARY      # y = f(a, b)
-    TERNARY2    # (y, z) = f(a, b, c)
-
+# What a ufunc loop call runs: one kernel's array loop for the loop's element type in the
+# active ISA build, looked up once per call, and the kernel's operands (inputs, then
+# outputs). The ufunc's `data` pointer is the kernel's row of the C table (fg_kernels).
 cdef enum:
     MAX_OPERANDS = 5
-    # The ufunc's `data` pointer carries (shape << SHAPE_SHIFT) | kernel id.
-    SHAPE_SHIFT = 8
 
 cdef struct Kernel:
-    Shape shape
-    int which
+    fg_loop run    # the array loop: run(operands, n)
     int nin        # inputs
     int nargs      # inputs + outputs
 
 
-cdef inline Kernel kernel_from_data(void *data) noexcept nogil:
-    cdef Py_ssize_t code = <Py_ssize_t>data
+cdef inline Kernel kernel_for(void *data, int dtype) noexcept nogil:
+    cdef const fg_kernel_info *info = <const fg_kernel_info *>data
     cdef Kernel k
-    k.shape = <Shape>(code >> SHAPE_SHIFT)
-    k.which = code & ((1 << SHAPE_SHIFT) - 1)
-    k.nin = 1 if k.shape == UNARY else (2 if k.shape == BINARY else 3)
-    k.nargs = k.nin + (2 if k.shape == TERNARY2 else 1)
+    k.run = fg_active.loops[info.id][dtype]
+    k.nin = info.nin
+    k.nargs = info.nin + info.nout
     return k
 
 
 cdef inline void call_kernel(Kernel k, real **p, intp n) noexcept nogil:
-    """The active ISA's vectorized array kernel on n contiguous elements of each operand."""
-    if k.shape == UNARY:
-        if real is fg_half:
-            fg_active.unary[k.which].h(p[0], p[1], n)
-        elif real is fg_bf16:
-            fg_active.unary[k.which].b(p[0], p[1], n)
-        elif real is float:
-            fg_active.unary[k.which].f(p[0], p[1], n)
-        else:
-            fg_active.unary[k.which].d(p[0], p[1], n)
-    elif k.shape == BINARY:
-        if real is fg_half:
-            fg_active.binary[k.which].h(p[0], p[1], p[2], n)
-        elif real is fg_bf16:
-            fg_active.binary[k.which].b(p[0], p[1], p[2], n)
-        elif real is float:
-            fg_active.binary[k.which].f(p[0], p[1], p[2], n)
-        else:
-            fg_active.binary[k.which].d(p[0], p[1], p[2], n)
-    else:
-        if real is fg_half:
-            fg_active.ternary2[k.which].h(p[0], p[1], p[2], p[3], p[4], n)
-        elif real is fg_bf16:
-            fg_active.ternary2[k.which].b(p[0], p[1], p[2], p[3], p[4], n)
-        elif real is float:
-            fg_active.ternary2[k.which].f(p[0], p[1], p[2], p[3], p[4], n)
-        else:
-            fg_active.ternary2[k.which].d(p[0], p[1], p[2], p[3], p[4], n)
+    """The vectorized array loop on n contiguous elements of each operand."""
+    k.run(<char **>p, n)
 
 
 cdef void run_range(Kernel k, real **ops, const intp *steps, intp n) noexcept nogil:
@@ -360,28 +333,28 @@ cdef void run_loop(Kernel k, real **ops, const intp *steps, intp n) noexcept nog
 # The ufunc loop signature is fixed by NumPy, so the dtype loops are thin wrappers that
 # give the fused implementation its element type; `data` names the kernel.
 cdef void loop_half(char **args, intp *dims, intp *steps, void *data) noexcept nogil:
-    run_loop(kernel_from_data(data), <fg_half **>args, steps, dims[0])
+    run_loop(kernel_for(data, FG_DT_H), <fg_half **>args, steps, dims[0])
 
 
 cdef void loop_bf16(char **args, intp *dims, intp *steps, void *data) noexcept nogil:
-    run_loop(kernel_from_data(data), <fg_bf16 **>args, steps, dims[0])
+    run_loop(kernel_for(data, FG_DT_B), <fg_bf16 **>args, steps, dims[0])
 
 
 cdef void loop_float(char **args, intp *dims, intp *steps, void *data) noexcept nogil:
-    run_loop(kernel_from_data(data), <float **>args, steps, dims[0])
+    run_loop(kernel_for(data, FG_DT_F), <float **>args, steps, dims[0])
 
 
 cdef void loop_double(char **args, intp *dims, intp *steps, void *data) noexcept nogil:
-    run_loop(kernel_from_data(data), <double **>args, steps, dims[0])
+    run_loop(kernel_for(data, FG_DT_D), <double **>args, steps, dims[0])
 
 
 # ---------------------------------------------------------------------------------------
 # Ufunc registration
 # ---------------------------------------------------------------------------------------
+# One ufunc per row of the kernel table (kernels/fg_kernels.h), in its order.
 # NumPy keeps pointers to these arrays for the life of the ufuncs: module-level storage.
 cdef enum:
     N_LOOPS = 3      # float16, float32, float64
-    N_UFUNCS = 10
 
 cdef cnp.PyUFuncGenericFunction dtype_loops[N_LOOPS]
 dtype_loops[:] = [<cnp.PyUFuncGenericFunction>loop_half,
@@ -393,51 +366,28 @@ dtype_loops[:] = [<cnp.PyUFuncGenericFunction>loop_half,
 # float32, larger integers to float64.
 cdef char dtype_codes[N_LOOPS]
 dtype_codes[:] = [cnp.NPY_FLOAT16, cnp.NPY_FLOAT, cnp.NPY_DOUBLE]
-cdef char types_unary[N_LOOPS * 2]
-cdef char types_binary[N_LOOPS * 3]
-cdef char types_ternary2[N_LOOPS * 5]
-cdef void *ufunc_data[N_UFUNCS][N_LOOPS]
-cdef int ufuncs_made = 0
-_ufunc_strings = []   # NumPy keeps the name and doc pointers: keep their bytes alive
-_ufuncs = []          # in the order of ufunc_data
+cdef char ufunc_types[FG_N_KERNELS][N_LOOPS * MAX_OPERANDS]
+cdef void *ufunc_data[FG_N_KERNELS][N_LOOPS]
+_ufunc_docs = []      # NumPy keeps the doc pointers: keep their bytes alive
 
 
-cdef void fill_types(char *types, int nargs) noexcept:
-    """Every operand of loop i has dtype_codes[i]."""
+cdef object make_ufunc(const fg_kernel_info *k):
+    """The ufunc of one row of the kernel table: every operand of loop i has
+    dtype_codes[i], and every loop's `data` is the row."""
+    cdef int nargs = k.nin + k.nout
+    cdef void **data = ufunc_data[k.id]
+    cdef char *types = ufunc_types[k.id]
     cdef int i, o
     for i in range(N_LOOPS):
+        data[i] = <void *>k
         for o in range(nargs):
             types[i * nargs + o] = dtype_codes[i]
-
-
-fill_types(types_unary, 2)
-fill_types(types_binary, 3)
-fill_types(types_ternary2, 5)
-
-
-cdef object make_ufunc(Shape shape, int which, str name):
-    global ufuncs_made
-    if ufuncs_made >= N_UFUNCS:
-        raise RuntimeError("fastgelu: N_UFUNCS is too small")
-    cdef void **data = ufunc_data[ufuncs_made]
-    ufuncs_made += 1
-    cdef Py_ssize_t code = (<Py_ssize_t>shape << SHAPE_SHIFT) | which
-    cdef int i
-    for i in range(N_LOOPS):
-        data[i] = <void *>code
-    cdef char *types
-    cdef int nin, nout
-    if shape == UNARY:
-        types, nin, nout = types_unary, 1, 1
-    elif shape == BINARY:
-        types, nin, nout = types_binary, 2, 1
-    else:
-        types, nin, nout = types_ternary2, 3, 2
-    name_bytes = name.encode()
+    name = k.name.decode()
     doc = UFUNC_DOCS[name].encode()
-    _ufunc_strings.extend([name_bytes, doc])
+    _ufunc_docs.append(doc)
     uf = cnp.PyUFunc_FromFuncAndData(
-        dtype_loops, data, types, N_LOOPS, nin, nout, cnp.PyUFunc_None, name_bytes, doc, 0)
+        dtype_loops, data, types, N_LOOPS, k.nin, k.nout, cnp.PyUFunc_None, <char *>k.name,
+        doc, 0)
     # pickle finds a ufunc by its __module__ (np.exp's is "numpy"); without one it scans
     # every module in sys.modules, slowly, touching lazy and deprecated ones on the way
     # (mpmath 1.4's DeprecationWarnings in the tests came from there).
@@ -445,20 +395,23 @@ cdef object make_ufunc(Shape shape, int which, str name):
         uf.__module__ = "fastgelu"
     except (AttributeError, TypeError):  # a NumPy whose ufuncs do not take it
         pass
-    _ufuncs.append(uf)
     return uf
 
 
-gelu = make_ufunc(UNARY, FG_GELU, "gelu")
-gelu_grad = make_ufunc(UNARY, FG_GELU_GRAD, "gelu_grad")
-gelu_tanh = make_ufunc(UNARY, FG_GELU_TANH, "gelu_tanh")
-gelu_tanh_grad = make_ufunc(UNARY, FG_GELU_TANH_GRAD, "gelu_tanh_grad")
-gelu_backward = make_ufunc(BINARY, FG_GELU_BACKWARD, "gelu_backward")
-gelu_tanh_backward = make_ufunc(BINARY, FG_GELU_TANH_BACKWARD, "gelu_tanh_backward")
-geglu = make_ufunc(BINARY, FG_GEGLU, "geglu")
-geglu_tanh = make_ufunc(BINARY, FG_GEGLU_TANH, "geglu_tanh")
-geglu_backward = make_ufunc(TERNARY2, FG_GEGLU_BACKWARD, "geglu_backward")
-geglu_tanh_backward = make_ufunc(TERNARY2, FG_GEGLU_TANH_BACKWARD, "geglu_tanh_backward")
+cdef list make_ufuncs():
+    cdef int i
+    return [make_ufunc(&fg_kernels[i]) for i in range(FG_N_KERNELS)]
+
+
+_ufuncs = make_ufuncs()   # in the order of the table (and of ufunc_data)
+KernelInfo = namedtuple("KernelInfo", ["name", "nin", "nout"])
+KernelInfo.__doc__ = "One row of the kernel table: a ufunc's name, inputs and outputs."
+# The kernels in the table's order: what Python code iterates over (the tests, the
+# benchmarks, fastgelu.__all__) instead of spelling the list again.
+KERNELS = tuple(KernelInfo(uf.__name__, uf.nin, uf.nout) for uf in _ufuncs)
+# The ufuncs are this module's globals of those names (fastgelu re-exports them).
+__all__ = [k.name for k in KERNELS]
+globals().update(zip(__all__, _ufuncs))
 
 
 # bfloat16 is not a NumPy dtype but ml_dtypes' user dtype, so its loop is added to each
@@ -469,7 +422,7 @@ geglu_tanh_backward = make_ufunc(TERNARY2, FG_GEGLU_TANH_BACKWARD, "geglu_tanh_b
 # np.multiply does.
 cdef void register_bfloat16(int type_num) except *:
     cdef int i
-    for i in range(ufuncs_made):
+    for i in range(FG_N_KERNELS):
         cnp.PyUFunc_RegisterLoopForType(
             _ufuncs[i], type_num, <cnp.PyUFuncGenericFunction>loop_bf16, NULL,
             ufunc_data[i][0])
@@ -496,10 +449,7 @@ if fg_install_fork_guard() != 0:
 def get_num_threads():
     """Threads a large call from this thread uses (1 in a build without OpenMP or in a
     process forked from one that had imported fastgelu)."""
-    if fg_forked_child:
-        return 1
-    cdef int t = omp_get_max_threads()
-    return requested_threads if 0 < requested_threads < t else t
+    return max_threads()
 
 
 cdef object count_arg(n, str what, object most):

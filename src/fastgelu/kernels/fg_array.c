@@ -5,10 +5,11 @@
  * The loops are plain `omp simd` loops: the compiler vectorizes the inlined, branch-free
  * kernels at the width of the ISA (check with -fopt-info-vec, see tools/).
  *
- * Every kernel gets four loops from one macro: float16 and bfloat16 (computed in float32:
- * convert, run the float32 kernel, convert back, element by element, so the loop stays
- * one pass), float32 and float64. One macro per arity: unary y = f(x), binary
- * y = f(a, b), and ternary with two outputs (y, z) = f(a, b, c).
+ * Every row of FG_KERNELS (fg_kernels.h) gets four loops from its shape's loop macro:
+ * float16 and bfloat16 (computed in float32: convert, run the float32 kernel, convert
+ * back, element by element, so the loop stays one pass), float32 and float64. One macro
+ * per shape: unary y = f(x), binary y = f(a, b), and ternary with two outputs
+ * (y, z) = f(a, b, c).
  */
 #include "fg_dispatch.h"
 #include "fg_math.h"
@@ -132,10 +133,10 @@ static inline fg_bf16 fg__float_to_bf16(float f)
 #define FG_STORE_f(v) (v)
 #define FG_STORE_d(v) (v)
 
-/* fg_<fn>_<f|d>: the scalar kernel for element type sfx */
-#define FG_KERNEL(kernel, sfx) FG_CAT(kernel, FG_K_##sfx)
+/* fg_<name>_f or fg_<name>_d: the scalar kernel that computes element type sfx */
+#define FG_KERNEL(name, sfx) FG_CAT(fg_##name, FG_K_##sfx)
 /* the array loop's name in this ISA build, e.g. fg_gelu_array_h_avx2 */
-#define FG_LOOP_NAME(kernel, sfx) FG_CAT(FG_CAT(kernel##_array, sfx), FG_ISA)
+#define FG_LOOP_NAME(name, sfx) FG_CAT(FG_CAT(fg_##name##_array, sfx), FG_ISA)
 
 /* ---- streaming: blocks, each with a software prefetch of the input a little ahead -----
  * On arrays that come from DRAM (n = 1e7) the plain loops ran far below their in-cache
@@ -167,93 +168,80 @@ static inline void fg__prefetch_ahead(const void *base, ptrdiff_t start, ptrdiff
     if (to > size) to = size;
     for (ptrdiff_t b = from; b < to; b += 64) FG_PREFETCH(p + b);
 }
-/* The loop over n elements in blocks: PREFETCH (FG_AHEAD(p) for each input p; it reads
- * the block's byte offset `at` and the operands' byte `size`), then the vectorized
- * `for (i in block)` of the statement given last. */
-#define FG_BLOCKS(sfx, n, PREFETCH, ...)                                                  \
-    do {                                                                                  \
-        const ptrdiff_t blk = FG_BLOCK_BYTES / (ptrdiff_t)sizeof(FG_T_##sfx);             \
-        const ptrdiff_t size = (n) * (ptrdiff_t)sizeof(FG_T_##sfx); /* of each operand */ \
-        for (ptrdiff_t s = 0; s < (n); s += blk) {                                        \
-            const ptrdiff_t e = (n) - s < blk ? (n) : s + blk;                            \
-            const ptrdiff_t at = s * (ptrdiff_t)sizeof(FG_T_##sfx);                       \
-            PREFETCH                                                                      \
-            FG_SIMD_LOOP                                                                  \
-            for (ptrdiff_t i = s; i < e; i++) __VA_ARGS__                                 \
-        }                                                                                 \
-    } while (0)
-#define FG_AHEAD(p) fg__prefetch_ahead(p, at, size);
 
-/* `omp simd` tells the compiler the iterations are independent, which is true also in
+/* ---- the loops, one per shape (fg_kernels.h) ------------------------------------------
+ * Each is written for element type sfx: the operands from ops[] (inputs, then outputs),
+ * then the n elements in blocks [s, e) of FG_BLOCK_BYTES (the last one shorter); before
+ * each block the inputs are prefetched ahead (es: the element's bytes, at: the block's
+ * byte offset, size: each operand's bytes), then the kernel runs over the block.
+ * `omp simd` tells the compiler the iterations are independent, which is true also in
  * place (an output identical to an input): each element's inputs are read before its
  * outputs are written, by the same iteration. */
-#define FG_UNARY_LOOP(kernel, sfx)                                                        \
-    static void FG_LOOP_NAME(kernel, sfx)(const FG_T_##sfx *x, FG_T_##sfx *y, ptrdiff_t n) \
+#define FG_UNARY_LOOP(name, sfx)                                                          \
+    static void FG_LOOP_NAME(name, sfx)(char **ops, ptrdiff_t n)                          \
     {                                                                                     \
-        FG_BLOCKS(sfx, n, FG_AHEAD(x), {                                                  \
-            y[i] = FG_STORE_##sfx(FG_KERNEL(kernel, sfx)(FG_LOAD_##sfx(x[i])));           \
-        });                                                                               \
+        const FG_T_##sfx *x = (const FG_T_##sfx *)ops[0];                                 \
+        FG_T_##sfx *y = (FG_T_##sfx *)ops[1];                                             \
+        const ptrdiff_t es = sizeof *y, blk = FG_BLOCK_BYTES / es, size = n * es;         \
+        for (ptrdiff_t s = 0; s < n; s += blk) {                                          \
+            const ptrdiff_t e = n - s < blk ? n : s + blk, at = s * es;                   \
+            fg__prefetch_ahead(x, at, size);                                              \
+            FG_SIMD_LOOP                                                                  \
+            for (ptrdiff_t i = s; i < e; i++)                                             \
+                y[i] = FG_STORE_##sfx(FG_KERNEL(name, sfx)(FG_LOAD_##sfx(x[i])));         \
+        }                                                                                 \
     }
 
-#define FG_BINARY_LOOP(kernel, sfx)                                                       \
-    static void FG_LOOP_NAME(kernel, sfx)(const FG_T_##sfx *a, const FG_T_##sfx *b,       \
-                                          FG_T_##sfx *y, ptrdiff_t n)                     \
+#define FG_BINARY_LOOP(name, sfx)                                                         \
+    static void FG_LOOP_NAME(name, sfx)(char **ops, ptrdiff_t n)                          \
     {                                                                                     \
-        FG_BLOCKS(sfx, n, FG_AHEAD(a) FG_AHEAD(b), {                                      \
-            y[i] = FG_STORE_##sfx(                                                        \
-                FG_KERNEL(kernel, sfx)(FG_LOAD_##sfx(a[i]), FG_LOAD_##sfx(b[i])));        \
-        });                                                                               \
+        const FG_T_##sfx *a = (const FG_T_##sfx *)ops[0];                                 \
+        const FG_T_##sfx *b = (const FG_T_##sfx *)ops[1];                                 \
+        FG_T_##sfx *y = (FG_T_##sfx *)ops[2];                                             \
+        const ptrdiff_t es = sizeof *y, blk = FG_BLOCK_BYTES / es, size = n * es;         \
+        for (ptrdiff_t s = 0; s < n; s += blk) {                                          \
+            const ptrdiff_t e = n - s < blk ? n : s + blk, at = s * es;                   \
+            fg__prefetch_ahead(a, at, size);                                              \
+            fg__prefetch_ahead(b, at, size);                                              \
+            FG_SIMD_LOOP                                                                  \
+            for (ptrdiff_t i = s; i < e; i++)                                             \
+                y[i] = FG_STORE_##sfx(                                                    \
+                    FG_KERNEL(name, sfx)(FG_LOAD_##sfx(a[i]), FG_LOAD_##sfx(b[i])));      \
+        }                                                                                 \
     }
 
-#define FG_TERNARY2_LOOP(kernel, sfx)                                                     \
-    static void FG_LOOP_NAME(kernel, sfx)(const FG_T_##sfx *a, const FG_T_##sfx *b,       \
-                                          const FG_T_##sfx *c, FG_T_##sfx *y,             \
-                                          FG_T_##sfx *z, ptrdiff_t n)                     \
+#define FG_TERNARY2_LOOP(name, sfx)                                                       \
+    static void FG_LOOP_NAME(name, sfx)(char **ops, ptrdiff_t n)                          \
     {                                                                                     \
-        FG_BLOCKS(sfx, n, FG_AHEAD(a) FG_AHEAD(b) FG_AHEAD(c), {                          \
-            FG_KT_##sfx yi, zi;                                                           \
-            FG_KERNEL(kernel, sfx)(FG_LOAD_##sfx(a[i]), FG_LOAD_##sfx(b[i]),              \
-                                   FG_LOAD_##sfx(c[i]), &yi, &zi);                        \
-            y[i] = FG_STORE_##sfx(yi);                                                    \
-            z[i] = FG_STORE_##sfx(zi);                                                    \
-        });                                                                               \
+        const FG_T_##sfx *a = (const FG_T_##sfx *)ops[0];                                 \
+        const FG_T_##sfx *b = (const FG_T_##sfx *)ops[1];                                 \
+        const FG_T_##sfx *c = (const FG_T_##sfx *)ops[2];                                 \
+        FG_T_##sfx *y = (FG_T_##sfx *)ops[3];                                             \
+        FG_T_##sfx *z = (FG_T_##sfx *)ops[4];                                             \
+        const ptrdiff_t es = sizeof *y, blk = FG_BLOCK_BYTES / es, size = n * es;         \
+        for (ptrdiff_t s = 0; s < n; s += blk) {                                          \
+            const ptrdiff_t e = n - s < blk ? n : s + blk, at = s * es;                   \
+            fg__prefetch_ahead(a, at, size);                                              \
+            fg__prefetch_ahead(b, at, size);                                              \
+            fg__prefetch_ahead(c, at, size);                                              \
+            FG_SIMD_LOOP                                                                  \
+            for (ptrdiff_t i = s; i < e; i++) {                                           \
+                FG_KT_##sfx yi, zi;                                                       \
+                FG_KERNEL(name, sfx)(FG_LOAD_##sfx(a[i]), FG_LOAD_##sfx(b[i]),            \
+                                     FG_LOAD_##sfx(c[i]), &yi, &zi);                      \
+                y[i] = FG_STORE_##sfx(yi);                                                \
+                z[i] = FG_STORE_##sfx(zi);                                                \
+            }                                                                             \
+        }                                                                                 \
     }
 
-/* One loop per element type, and the table entry {h, b, f, d} listing them. */
-#define FG_DEFINE(ARITY, kernel)                                  \
-    FG_##ARITY##_LOOP(kernel, h) FG_##ARITY##_LOOP(kernel, b)     \
-    FG_##ARITY##_LOOP(kernel, f) FG_##ARITY##_LOOP(kernel, d)
-#define FG_ENTRY(kernel)                                                         \
-    {.h = FG_LOOP_NAME(kernel, h), .b = FG_LOOP_NAME(kernel, b),                 \
-     .f = FG_LOOP_NAME(kernel, f), .d = FG_LOOP_NAME(kernel, d)}
+/* ---- this build's loops and table, one row of FG_KERNELS at a time ------------------- */
+#define FG__LOOPS(name, SHAPE)                                                            \
+    FG_##SHAPE##_LOOP(name, h) FG_##SHAPE##_LOOP(name, b)                                 \
+    FG_##SHAPE##_LOOP(name, f) FG_##SHAPE##_LOOP(name, d)
+FG_KERNELS(FG__LOOPS)
 
-FG_DEFINE(UNARY, fg_gelu)
-FG_DEFINE(UNARY, fg_gelu_grad)
-FG_DEFINE(UNARY, fg_gelu_tanh)
-FG_DEFINE(UNARY, fg_gelu_tanh_grad)
-FG_DEFINE(BINARY, fg_gelu_backward)
-FG_DEFINE(BINARY, fg_gelu_tanh_backward)
-FG_DEFINE(BINARY, fg_geglu)
-FG_DEFINE(BINARY, fg_geglu_tanh)
-FG_DEFINE(TERNARY2, fg_geglu_backward)
-FG_DEFINE(TERNARY2, fg_geglu_tanh_backward)
-
-const fg_isa_table FG_CAT(fg_table, FG_ISA) = {
-    FG_STR(FG_ISA),
-    {
-        [FG_GELU] = FG_ENTRY(fg_gelu),
-        [FG_GELU_GRAD] = FG_ENTRY(fg_gelu_grad),
-        [FG_GELU_TANH] = FG_ENTRY(fg_gelu_tanh),
-        [FG_GELU_TANH_GRAD] = FG_ENTRY(fg_gelu_tanh_grad),
-    },
-    {
-        [FG_GELU_BACKWARD] = FG_ENTRY(fg_gelu_backward),
-        [FG_GELU_TANH_BACKWARD] = FG_ENTRY(fg_gelu_tanh_backward),
-        [FG_GEGLU] = FG_ENTRY(fg_geglu),
-        [FG_GEGLU_TANH] = FG_ENTRY(fg_geglu_tanh),
-    },
-    {
-        [FG_GEGLU_BACKWARD] = FG_ENTRY(fg_geglu_backward),
-        [FG_GEGLU_TANH_BACKWARD] = FG_ENTRY(fg_geglu_tanh_backward),
-    },
-};
+#define FG__ENTRY(name, SHAPE)                                                            \
+    [FG_ID_##name] = {[FG_DT_H] = FG_LOOP_NAME(name, h), [FG_DT_B] = FG_LOOP_NAME(name, b),  \
+                      [FG_DT_F] = FG_LOOP_NAME(name, f), [FG_DT_D] = FG_LOOP_NAME(name, d)},
+const fg_isa_table FG_CAT(fg_table, FG_ISA) = {FG_STR(FG_ISA), {FG_KERNELS(FG__ENTRY)}};

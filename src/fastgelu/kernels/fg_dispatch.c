@@ -9,6 +9,10 @@
 
 #include "fg_dispatch.h"
 
+#define FG__INFO(name, SHAPE) {#name, FG_ID_##name, FG_NIN_##SHAPE, FG_NOUT_##SHAPE},
+const fg_kernel_info fg_kernels[FG_N_KERNELS] = {FG_KERNELS(FG__INFO)};
+#undef FG__INFO
+
 extern const fg_isa_table fg_table_baseline;
 #ifdef FG_HAVE_AVX2
 extern const fg_isa_table fg_table_avx2;

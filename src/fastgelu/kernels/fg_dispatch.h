@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fg_kernels.h"
+
 /* IEEE binary16 (numpy.float16) as its bits; the float16 loops compute in float32. */
 typedef uint16_t fg_half;
 /* bfloat16 (ml_dtypes.bfloat16: the top 16 bits of a float32) as its bits; the bfloat16
@@ -19,46 +21,35 @@ typedef struct {
     uint16_t bits;
 } fg_bf16;
 
-/* Element-wise array kernels over n contiguous elements of every operand, one pointer
- * type per element type (sfx: h float16, b bfloat16, f float32, d float64). An output
- * may be identical to an input (in place); any other overlap is not allowed. */
-#define FG_KERNEL_TYPES(sfx, T)                                                          \
-    /* y[i] = f(x[i]) */                                                                 \
-    typedef void (*fg_array_##sfx)(const T *x, T *y, ptrdiff_t n);                       \
-    /* y[i] = f(a[i], b[i]) */                                                           \
-    typedef void (*fg_binary_##sfx)(const T *a, const T *b, T *y, ptrdiff_t n);          \
-    /* (y[i], z[i]) = f(a[i], b[i], c[i]) */                                             \
-    typedef void (*fg_ternary2_##sfx)(const T *a, const T *b, const T *c, T *y, T *z,    \
-                                      ptrdiff_t n);
-FG_KERNEL_TYPES(h, fg_half)
-FG_KERNEL_TYPES(b, fg_bf16)
-FG_KERNEL_TYPES(f, float)
-FG_KERNEL_TYPES(d, double)
-#undef FG_KERNEL_TYPES
+/* The array loop of one kernel for one element type: the kernel on n contiguous
+ * elements of each operand, ops[] holding the inputs, then the outputs (as a ufunc loop
+ * gets them). One signature for every shape, so that the caller looks up one pointer per
+ * call. An output may be identical to an input (in place); any other overlap is not
+ * allowed. */
+typedef void (*fg_loop)(char **ops, ptrdiff_t n);
 
-/* One kernel: its loop for each element type. */
-#define FG_KERNEL_STRUCT(arity) \
-    struct {                    \
-        fg_##arity##_h h;       \
-        fg_##arity##_b b;       \
-        fg_##arity##_f f;       \
-        fg_##arity##_d d;       \
-    }
-typedef FG_KERNEL_STRUCT(array) fg_unary_kernel;
-typedef FG_KERNEL_STRUCT(binary) fg_binary_kernel;
-typedef FG_KERNEL_STRUCT(ternary2) fg_ternary2_kernel;
-#undef FG_KERNEL_STRUCT
+/* Element types of the loops: their index in a kernel's loops (h float16, b bfloat16:
+ * both computed in float32; f float32, d float64). */
+enum fg_dtype { FG_DT_H, FG_DT_B, FG_DT_F, FG_DT_D, FG_N_DTYPES };
 
-/* Order fixed: the Cython layer registers one ufunc per id. */
-enum fg_unary_id { FG_GELU, FG_GELU_GRAD, FG_GELU_TANH, FG_GELU_TANH_GRAD, FG_N_UNARY };
-enum fg_binary_id { FG_GELU_BACKWARD, FG_GELU_TANH_BACKWARD, FG_GEGLU, FG_GEGLU_TANH, FG_N_BINARY };
-enum fg_ternary2_id { FG_GEGLU_BACKWARD, FG_GEGLU_TANH_BACKWARD, FG_N_TERNARY2 };
+/* The kernel ids, FG_ID_<name>, in the order of FG_KERNELS. */
+#define FG__ID(name, SHAPE) FG_ID_##name,
+enum fg_kernel_id { FG_KERNELS(FG__ID) FG_N_KERNELS };
+#undef FG__ID
+
+/* One row of FG_KERNELS, for the ufunc layer: loops[id] runs the ufunc `name`. */
+typedef struct {
+    const char *name;
+    int id;
+    int nin, nout;
+} fg_kernel_info;
+
+/* The rows of FG_KERNELS, in order (fg_kernels[i].id == i). */
+extern const fg_kernel_info fg_kernels[FG_N_KERNELS];
 
 typedef struct {
-    const char *name;              /* "avx512", "avx2", "baseline" */
-    fg_unary_kernel unary[FG_N_UNARY];
-    fg_binary_kernel binary[FG_N_BINARY];
-    fg_ternary2_kernel ternary2[FG_N_TERNARY2];
+    const char *name; /* "avx512", "avx2", "baseline" */
+    fg_loop loops[FG_N_KERNELS][FG_N_DTYPES];
 } fg_isa_table;
 
 /* The table in use; never NULL after fg_select_isa(). */

@@ -1,0 +1,72 @@
+"""One list of kernels: the C table (kernels/fg_kernels.h) is the only place a kernel is
+listed; the ufuncs, _ufuncs.KERNELS, the exports and the docstrings follow it, and the
+hand-written pieces (the type stubs, the public C kernels) agree with it."""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import numpy as np
+
+import fastgelu
+from fastgelu import _ufuncs
+from fastgelu._docs import UFUNC_DOCS
+
+PACKAGE = Path(fastgelu.__file__).parent
+NAMES = [k.name for k in _ufuncs.KERNELS]
+# (inputs, outputs) of each shape of fg_kernels.h
+SHAPES = {"UNARY": (1, 1), "BINARY": (2, 1), "TERNARY2": (3, 2)}
+
+
+def c_table():
+    """The rows X(name, SHAPE) of FG_KERNELS, as (name, nin, nout)."""
+    text = (PACKAGE / "kernels" / "fg_kernels.h").read_text()
+    body = text[text.index("#define FG_KERNELS(X)"):].split("\n\n")[0]
+    rows = re.findall(r"X\((\w+), (\w+)\)", body)
+    assert rows
+    return [(name, *SHAPES[shape]) for name, shape in rows]
+
+
+def test_kernels_follow_the_c_table():
+    assert [tuple(k) for k in _ufuncs.KERNELS] == c_table()
+    assert len(set(NAMES)) == len(NAMES)
+
+
+def test_one_ufunc_per_kernel():
+    for k in _ufuncs.KERNELS:
+        uf = getattr(_ufuncs, k.name)
+        assert isinstance(uf, np.ufunc)
+        assert getattr(fastgelu, k.name) is uf
+        assert uf.__name__ == k.name
+        assert (uf.nin, uf.nout) == (k.nin, k.nout)
+        # every operand of a loop has the loop's dtype: float16, float32, float64
+        assert uf.types == [c * k.nin + "->" + c * k.nout for c in "efd"]
+        assert UFUNC_DOCS[k.name] in uf.__doc__
+
+
+def test_exports_are_the_table():
+    assert _ufuncs.__all__ == NAMES
+    assert set(NAMES) <= set(fastgelu.__all__)
+    assert set(UFUNC_DOCS) == set(NAMES)
+
+
+def test_stubs_list_the_table():
+    """_ufuncs.pyi is written by hand: its __all__ and its `name: np.ufunc` lines."""
+    tree = ast.parse((PACKAGE / "_ufuncs.pyi").read_text())
+    declared, exported = [], None
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and ast.unparse(node.annotation) == "np.ufunc":
+            declared.append(node.target.id)
+        elif isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "__all__":
+            exported = ast.literal_eval(node.value)
+    assert sorted(exported) == sorted(declared) == sorted(NAMES)
+
+
+def test_public_c_kernels_are_written_out():
+    """fg_<name>_f and fg_<name>_d of every row are defined in fg_math.h by name (so that
+    grep finds them), not made by token pasting."""
+    text = (PACKAGE / "kernels" / "fg_math.h").read_text()
+    for name in NAMES:
+        for sfx in "fd":
+            assert re.search(rf"^FG_INLINE \w+ fg_{name}_{sfx}\(", text, re.M), (name, sfx)
