@@ -34,22 +34,20 @@ from reference import (
 )
 
 import fastgelu
+from fastgelu import _reference, _ufuncs
 
 # =======================================================================================
 # The ufuncs
 # =======================================================================================
 UNARY_UFUNCS = [getattr(fastgelu, n) for n in FUNC_NAMES]
 
-# The fused ufuncs beyond the four of reference.FUNC_NAMES. Kept by hand: it mirrors the
-# C kernel table (src/fastgelu/kernels/) until the package exports that table.
+# The fused ufuncs beyond the one-input functions, from the package's kernel table
+# (_ufuncs.KERNELS) and what each multiplies (_reference.FUSED):
+# name: (nin, nout, forward function f, its gradient).
 FUSED = {
-    # name: (nin, nout, forward function f, its gradient)
-    "gelu_backward": (2, 1, "gelu", "gelu_grad"),
-    "gelu_tanh_backward": (2, 1, "gelu_tanh", "gelu_tanh_grad"),
-    "geglu": (2, 1, "gelu", "gelu_grad"),
-    "geglu_tanh": (2, 1, "gelu_tanh", "gelu_tanh_grad"),
-    "geglu_backward": (3, 2, "gelu", "gelu_grad"),
-    "geglu_tanh_backward": (3, 2, "gelu_tanh", "gelu_tanh_grad"),
+    k.name: (k.nin, k.nout, f, f + "_grad")
+    for k in _ufuncs.KERNELS if k.nin > 1
+    for f in [_reference.FUSED[k.name][1][0][0].removesuffix("_grad")]
 }
 
 

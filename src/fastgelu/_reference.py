@@ -36,8 +36,13 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import _ufuncs
+
+#: Every ufunc of the package, in registration order: the kernel table's
+#: (kernels/fg_kernels.h, exported as _ufuncs.KERNELS).
+NAMES = tuple(k.name for k in _ufuncs.KERNELS)
 #: The one-input functions.
-UNARY = ("gelu", "gelu_grad", "gelu_tanh", "gelu_tanh_grad")
+UNARY = tuple(k.name for k in _ufuncs.KERNELS if k.nin == 1)
 #: The fused ufuncs as products of a one-input function: name -> (its operands in order,
 #: and per output the function f and the operands multiplying f(x)). Operands:
 #: g = grad_out, x = f's argument, b = the gate value.
@@ -49,9 +54,8 @@ FUSED: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "geglu_backward": ("gxb", [("gelu_grad", "gb"), ("gelu", "g")]),
     "geglu_tanh_backward": ("gxb", [("gelu_tanh_grad", "gb"), ("gelu_tanh", "g")]),
 }
-#: Every ufunc of the package, in registration order: the Python side's one list of
-#: kernels (to be taken from the compiled module once it exports its kernel table).
-NAMES = UNARY + tuple(FUSED)
+# What the products are is meaning the table does not carry; which kernels there are, it does.
+assert set(FUSED) == set(NAMES) - set(UNARY), "FUSED must describe every multi-input kernel"
 
 SQRT1_2 = 1.0 / math.sqrt(2.0)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
