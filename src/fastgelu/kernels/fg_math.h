@@ -596,17 +596,22 @@ typedef struct {
     uint32_t abs;   /* |x| */
     uint32_t neg;   /* all-ones where x < 0: -0 and -inf included, a NaN not */
     uint32_t nan;   /* all-ones where x is NaN */
-    uint32_t inf;   /* all-ones where x is +-inf or NaN */
+    uint32_t far;   /* all-ones where f(x) is not computed: NaN, +-inf, and with
+                       zero_tail the left tail x < -T (f(x) taken as -0 there) */
 } fg__f32_arg;
 
-FG_INLINE fg__f32_arg fg__f32_arg_of(float x)
+/* zero_tail: for the fused products, f(x) beyond the left clamp T is taken as exactly -0
+ * (as the products' contract has it: see fg__zero_left_tail); the one-input kernels
+ * compute their (tiny) value there and round it, raising underflow as they should. */
+FG_INLINE fg__f32_arg fg__f32_arg_of(float x, float T, const int zero_tail)
 {
     fg__f32_arg a;
     a.bits = fg__f32_bits(x);
     a.abs = a.bits & 0x7fffffffu;
     a.nan = fg__mask32(a.abs > 0x7f800000u);
-    a.inf = fg__mask32(a.abs >= 0x7f800000u);
     a.neg = ((uint32_t)0 - (a.bits >> 31)) & ~a.nan;
+    a.far = fg__mask32(a.abs >= 0x7f800000u);
+    if (zero_tail) a.far |= a.neg & fg__mask32(a.abs > fg__f32_bits(T));
     return a;
 }
 FG_INLINE double fg__f32_double(uint32_t bits) { return (double)fg__f32_from_bits(bits); }
@@ -616,51 +621,58 @@ FG_INLINE uint32_t fg__f32_clamp_bits(fg__f32_arg a, float T)
     uint32_t tb = fg__f32_bits(T);
     return a.abs < tb ? a.abs : tb;
 }
+/* t = min(|x|, T), and 0 where f(x) is not computed */
+FG_INLINE double fg__f32_t(fg__f32_arg a, float T)
+{
+    return fg__f32_double(fg__f32_clamp_bits(a, T) & ~a.far);
+}
 /* xs: x where x >= 0 (NaN, +inf included), -0 where x < 0 (-inf included) */
 FG_INLINE double fg__f32_side_x(fg__f32_arg a)
 {
     return fg__f32_double(a.bits & (~a.neg | 0x80000000u));
 }
 
-FG_INLINE double fg__gelu_value_f(float x)
+FG_INLINE double fg__gelu_value_f(float x, const int zero_tail)
 {
-    fg__f32_arg a = fg__f32_arg_of(x);
-    double t = fg__f32_double(fg__f32_clamp_bits(a, (float)FG_TMAX_F_HI) & ~a.inf);
-    return fg__f32_side_x(a) + fg__gelu_left(t, 0, 0).hi;
+    const float T = (float)FG_TMAX_F_HI;
+    fg__f32_arg a = fg__f32_arg_of(x, T, zero_tail);
+    return fg__f32_side_x(a) + fg__gelu_left(fg__f32_t(a, T), 0, 0).hi;
 }
-/* y = flip g + one, with g = f'(-t) (t = 0 for NaN and +-inf: g = 1/2 > 0, and -0 g = -0
+/* y = flip g + one, with g = f'(-t) (t = 0 where not computed: g = 1/2 > 0, and -0 g = -0
  * keeps the -0 of f(-inf) = -0 + -0) */
 FG_INLINE double fg__grad_from_left_f(fg__f32_arg a, double g)
 {
     const uint32_t one = 0x3f800000u, minus_one = 0xbf800000u, minus_zero = 0x80000000u;
-    uint32_t flip = (a.inf & minus_zero) | (~a.inf & ((a.neg & one) | (~a.neg & minus_one)));
-    uint32_t at_inf = (a.nan & a.bits) | (~a.nan & ((a.neg & minus_zero) | (~a.neg & one)));
-    uint32_t base = (a.inf & at_inf) | (~a.inf & ~a.neg & one);
+    uint32_t flip = (a.far & minus_zero) | (~a.far & ((a.neg & one) | (~a.neg & minus_one)));
+    uint32_t at_far = (a.nan & a.bits) | (~a.nan & ((a.neg & minus_zero) | (~a.neg & one)));
+    uint32_t base = (a.far & at_far) | (~a.far & ~a.neg & one);
     return fg__ma(fg__f32_double(flip), g, fg__f32_double(base));
 }
-FG_INLINE double fg__gelu_grad_value_f(float x)
+FG_INLINE double fg__gelu_grad_value_f(float x, const int zero_tail)
 {
-    fg__f32_arg a = fg__f32_arg_of(x);
-    double t = fg__f32_double(fg__f32_clamp_bits(a, (float)FG_TMAX_F_HI) & ~a.inf);
-    return fg__grad_from_left_f(a, fg__gelu_grad_left(t, 0, 0).hi);
+    const float T = (float)FG_TMAX_F_HI;
+    fg__f32_arg a = fg__f32_arg_of(x, T, zero_tail);
+    return fg__grad_from_left_f(a, fg__gelu_grad_left(fg__f32_t(a, T), 0, 0).hi);
 }
-FG_INLINE double fg__gelu_tanh_value_f(float x)
+/* t = T where not computed (e' ~ 0, so y = xs: x for NaN and +inf, -0 for the left) */
+FG_INLINE double fg__gelu_tanh_value_f(float x, const int zero_tail)
 {
-    fg__f32_arg a = fg__f32_arg_of(x);
-    double t = fg__f32_double(fg__f32_clamp_bits(a, (float)FG_TMAXT_F_HI));
+    const float T = (float)FG_TMAXT_F_HI;
+    fg__f32_arg a = fg__f32_arg_of(x, T, zero_tail);
+    double t = fg__f32_double(fg__f32_clamp_bits(a, T)); /* T for every far x */
     fg__dd s = fgP_sq(0, t);
     fg__dd u = fgP_muld(0, fgP_add(0, fgP_mul(0, FG_C(FG_4CA), s), FG_C(FG_4C)), t);
     double ks;
     fg__dd em1 = fg__expm1_half(u.hi, u.lo, 0, 0, &ks);
     double en = fg__ma(em1.hi, fg__pow2(ks, 0, 1), fg__pow2(ks, 0, 1)); /* -e */
-    double c = fg__f32_double(a.neg & ~a.inf & 0x3f800000u);         /* 1 where x < 0 */
+    double c = fg__f32_double(a.neg & ~a.far & 0x3f800000u);         /* 1 where x < 0 */
     return fg__ma(c, t * en, fg__f32_side_x(a)) / (1.0 - en);
 }
-FG_INLINE double fg__gelu_tanh_grad_value_f(float x)
+FG_INLINE double fg__gelu_tanh_grad_value_f(float x, const int zero_tail)
 {
-    fg__f32_arg a = fg__f32_arg_of(x);
-    double t = fg__f32_double(fg__f32_clamp_bits(a, (float)FG_TMAXT_F_HI) & ~a.inf);
-    return fg__grad_from_left_f(a, fg__gelu_tanh_grad_left(t, 0, 0).hi);
+    const float T = (float)FG_TMAXT_F_HI;
+    fg__f32_arg a = fg__f32_arg_of(x, T, zero_tail);
+    return fg__grad_from_left_f(a, fg__gelu_tanh_grad_left(fg__f32_t(a, T), 0, 0).hi);
 }
 
 /* ---- public interface ------------------------------------------------------------------
@@ -695,10 +707,10 @@ FG_INLINE double fg__result_d(double x, double y, double tiny_value, double far_
     return fg__keep_nan(x, y);
 }
 
-FG_INLINE float fg_gelu_f(float x) { return (float)fg__gelu_value_f(x); }
-FG_INLINE float fg_gelu_grad_f(float x) { return (float)fg__gelu_grad_value_f(x); }
-FG_INLINE float fg_gelu_tanh_f(float x) { return (float)fg__gelu_tanh_value_f(x); }
-FG_INLINE float fg_gelu_tanh_grad_f(float x) { return (float)fg__gelu_tanh_grad_value_f(x); }
+FG_INLINE float fg_gelu_f(float x) { return (float)fg__gelu_value_f(x, 0); }
+FG_INLINE float fg_gelu_grad_f(float x) { return (float)fg__gelu_grad_value_f(x, 0); }
+FG_INLINE float fg_gelu_tanh_f(float x) { return (float)fg__gelu_tanh_value_f(x, 0); }
+FG_INLINE float fg_gelu_tanh_grad_f(float x) { return (float)fg__gelu_tanh_grad_value_f(x, 0); }
 
 FG_INLINE double fg_gelu_d(double x)
 {
@@ -959,7 +971,7 @@ FG_INLINE fg__dd fg__one_half_scaled(double x)
 #define FG__DEFINE_TIMES(fn, TMAX, TINY_SCALED)                                             \
     FG_INLINE double fg__times_##fn##_f(double w, float x)                                  \
     {                                                                                       \
-        return w * fg__zero_left_tail((double)x, FG_##TMAX##_F_HI, fg__##fn##_value_f(x));  \
+        return w * fg__##fn##_value_f(x, 1);                                                \
     }                                                                                       \
     FG_INLINE double fg__times_##fn##_d(double wh, double wl, const int has_lo,            \
                                         double wscale, double x)                            \
