@@ -481,7 +481,6 @@ FG_INLINE double fg__gelu_core_d(double x)
     double gneg = fg__negabs(fg__scaled_sum(g.hi, g.lo, 0x1p-600)); /* keeps gelu(-0) = -0 */
     fg__dd p = fg__fast_two_sum(t, g.hi * 0x1p-600);
     double gpos = p.hi + (p.lo + fg__lo_beside(g, 0x1p-600));
-    gpos = fg__sel_neg(T - x, x, gpos); /* x > T (or +inf): x */
     return fg__sel_neg(x, gneg, gpos);
 }
 
@@ -530,7 +529,7 @@ FG_INLINE double fg__gelu_tanh_core_d(double x)
     q = fg__fast_two_sum(q.hi, q.lo);
     double r = fg__scaled_sum(q.hi, q.lo, fg__sel_neg(x, 0x1p-600, 1.0));
     r = fg__sel_neg(x, fg__negabs(r), r);
-    return fg__sel_neg(T - x, x, r); /* x > T (or +inf): x */
+    return r; /* (x > FG_EXACT_D and +-inf never get here: fg_gelu_tanh_d) */
 }
 
 /* ---- gelu_tanh_grad ---------------------------------------------------------------------
