@@ -147,13 +147,21 @@ def _outputs(uf, args):
     return out if isinstance(out, tuple) else (out,)
 
 
+# bfloat16 (ml_dtypes' dtype) where its loops are registered
+UNDERFLOW_DTYPES = ["float16", "float32", "float64"] + (
+    ["bfloat16"] if _ufuncs.bfloat16 is not None else [])
+SMALLEST_NORMAL = {"float16": 2.0**-14, "bfloat16": 2.0**-126, "float32": 2.0**-126,
+                   "float64": 2.0**-1022}
+
+
 @pytest.mark.parametrize("name", ALL_UFUNCS)
-@pytest.mark.parametrize("dt", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("dt", UNDERFLOW_DTYPES)
 def test_underflow_only_where_the_result_underflows(name, dt, isa):
     """Each grid value alone, under errstate(all='raise'): the values of NEVER_UNDERFLOW
     raise nothing; a left-tail value may raise underflow only if every output it gives
     is subnormal or zero."""
-    tiny = np.finfo(dt).smallest_normal
+    dt = _ufuncs.bfloat16 if dt == "bfloat16" else np.dtype(dt)
+    tiny = SMALLEST_NORMAL[dt.name]
     for x in NEVER_UNDERFLOW + MAYBE_UNDERFLOW:
         uf, args = _args(name, [x], dt)
         try:
@@ -167,10 +175,11 @@ def test_underflow_only_where_the_result_underflows(name, dt, isa):
 
 
 @pytest.mark.parametrize("name", ALL_UFUNCS)
-@pytest.mark.parametrize("dt", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("dt", UNDERFLOW_DTYPES)
 def test_no_underflow_for_exact_or_large_results_threaded(name, dt, threaded):
     """The same values as one array on the threaded path (flags gathered from the
     workers), repeated to span several chunks: nothing raised."""
+    dt = _ufuncs.bfloat16 if dt == "bfloat16" else np.dtype(dt)
     uf, args = _args(name, np.repeat(NEVER_UNDERFLOW, 4096), dt)
     with np.errstate(all="raise"):
         uf(*args)
