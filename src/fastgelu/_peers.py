@@ -17,6 +17,7 @@ Implementations (``IMPLS``), each a callable ``fn(x, out)`` per function kind:
     tanh kinds) and ``torch.ops.aten.gelu_backward(ones, t)`` for the gradients, with
     ``torch.set_num_threads`` set to the same thread count as fastgelu. PyTorch
     allocates its result (there is no ``out=`` in ``F.gelu``), as in normal use.
+    ml_dtypes' bfloat16 arrays reach it as ``torch.bfloat16`` views of the same bits.
 ``copy``
     ``np.copyto(out, x)``: one read and one write stream, the memory-bandwidth limit
     for any elementwise function on large arrays.
