@@ -33,7 +33,8 @@ KERNELS: tuple[KernelInfo, ...]
 #
 # One class per shape of the kernel table (UNARY, BINARY, TERNARY2), written here rather
 # than taken from numpy._typing._ufunc: that module is private, has no three-input
-# shape, and types a scalar call as Any. The overloads, first match wins:
+# shape, and types a scalar call as Any (and, under mypy, an NDArray[Any] call too: its
+# Any-returning overload also matches). The overloads, first match wins:
 #   1. NumPy float scalars of one type (float16, float32, float64) -> that type;
 #   2. other scalars (Python numbers, other NumPy scalars; or a dtype=) -> np.floating;
 #   3. arrays of one float type -> arrays of that type;
