@@ -34,6 +34,8 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from Cython.Build import cythonize
@@ -210,30 +212,69 @@ class BuildExt(build_ext):
             print("WARNING: " + msg, file=sys.stderr)
         else:
             print(f"fastgelu: OpenMP with {' '.join(omp[0] + omp[1])}", file=sys.stderr)
-        for ext in self.extensions:
-            ext.extra_compile_args = list(ext.extra_compile_args) + flags
-            if omp is not None:
-                ext.extra_compile_args += omp[0]
-                ext.extra_link_args = list(ext.extra_link_args) + omp[1]
-            self.add_isa_objects(ext, flags, builds)
-        super().build_extensions()
+        # The ISA builds of fg_array.c take most of the build time (serially, most of a
+        # minute, and pip shows no output): they compile in parallel, also with the
+        # Cython module, and the link waits for them (link_after).
+        with ThreadPoolExecutor(max_workers=self.jobs()) as pool:
+            pending = []
+            for ext in self.extensions:
+                ext.extra_compile_args = list(ext.extra_compile_args) + flags
+                if omp is not None:
+                    ext.extra_compile_args += omp[0]
+                    ext.extra_link_args = list(ext.extra_link_args) + omp[1]
+                pending += self.add_isa_objects(ext, flags, builds, pool)
+            link = self.compiler.link_shared_object
 
-    def add_isa_objects(self, ext, flags, builds):
-        """Compile fg_array.c once per ISA, each into its own folder, and link them in."""
+            def link_after(*args, **kwargs):
+                for job in pending:
+                    job.result()  # raises the ISA build's CompileError, if any
+                return link(*args, **kwargs)
+
+            self.compiler.link_shared_object = link_after
+            try:
+                super().build_extensions()
+            except BaseException:
+                for job in pending:
+                    job.cancel()
+                raise
+            finally:
+                self.compiler.link_shared_object = link
+            for job in pending:  # also when build_ext found the module up to date
+                job.result()
+
+    def jobs(self):
+        """Parallel compilations: build_ext -j N, else one per CPU."""
+        if isinstance(self.parallel, int) and not isinstance(self.parallel, bool):
+            return max(1, self.parallel)
+        return os.cpu_count() or 1
+
+    def add_isa_objects(self, ext, flags, builds, pool):
+        """Compile fg_array.c once per ISA, each into its own folder, in `pool`, and link
+        them in; returns the pending compilations."""
         source = os.path.join(KERNELS, "fg_array.c")
+        depends = [os.path.join(KERNELS, h)
+                   for h in ("fg_math.h", "fg_coeffs.h", "fg_dispatch.h", "fg_kernels.h")]
+
+        def compile_isa(name, isa_flags, output_dir):
+            start = time.monotonic()
+            objects = self.compiler.compile([source], output_dir=output_dir,
+                                            macros=[("FG_ISA", name)], include_dirs=[KERNELS],
+                                            extra_postargs=flags + isa_flags, depends=depends)
+            print(f"fastgelu: {name} kernels compiled ({time.monotonic() - start:.0f} s)",
+                  file=sys.stderr, flush=True)
+            return objects
+
+        pending = []
         for name, isa_flags in builds:
-            objects = self.compiler.compile(
-                [source],
-                output_dir=os.path.join(self.build_temp, "isa_" + name),
-                macros=[("FG_ISA", name)],
-                include_dirs=[KERNELS],
-                extra_postargs=flags + isa_flags,
-                depends=[os.path.join(KERNELS, h)
-                         for h in ("fg_math.h", "fg_coeffs.h", "fg_dispatch.h", "fg_kernels.h")],
-            )
-            ext.extra_objects.extend(objects)
+            output_dir = os.path.join(self.build_temp, "isa_" + name)
+            print(f"fastgelu: compiling the {name} kernels (fg_array.c "
+                  f"{' '.join(isa_flags) or 'without ISA flags'})", file=sys.stderr, flush=True)
+            pending.append(pool.submit(compile_isa, name, isa_flags, output_dir))
+            # the object's name is known now; the link waits for the object
+            ext.extra_objects += self.compiler.object_filenames([source], output_dir=output_dir)
             if name != "baseline":
                 ext.define_macros.append(("FG_HAVE_" + name.upper(), "1"))
+        return pending
 
 
 extensions = [

@@ -39,6 +39,24 @@ def test_check_tells_the_functions_apart(dtype):
         assert _bench.check("gelu", x, fastgelu.gelu(x.astype(np.float32)).astype(x.dtype))
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_check_of_the_16_bit_types(dtype):
+    """Exact and tanh forms are one 16-bit rounding apart, but a wrong function, a
+    float32 result or NaNs are still caught; the peers' own 16-bit formulas pass."""
+    if dtype not in _bench.available_dtypes():
+        pytest.skip("bfloat16 needs ml_dtypes")
+    x = _bench.make_input(5000, _bench.loop_dtype(dtype))
+    for kind in _peers.KINDS:
+        assert _bench.check(kind, x, getattr(fastgelu, kind)(x)) is None, kind
+    assert _bench.check("gelu", x, fastgelu.gelu_grad(x)) is not None
+    assert _bench.check("gelu_grad", x, fastgelu.gelu(x)) is not None
+    assert _bench.check("gelu", x, fastgelu.gelu(x.astype(np.float32))) is not None
+    assert _bench.check("gelu", x, np.full_like(x, np.nan)) is not None
+    numpy_impl = _peers.make_impl("numpy")
+    for kind in ("gelu_tanh", "gelu_tanh_grad"):
+        assert _bench.check(kind, x, numpy_impl.get(kind)(x, np.empty_like(x))) is None, kind
+
+
 def test_run_and_table():
     rows = _bench.run(_bench.Options(sizes=[100, 3000], dtypes=["float32"],
                                      kinds=["gelu", "gelu_grad"],
@@ -81,6 +99,67 @@ def test_cli_bench_and_json(tmp_path):
     data = json.loads(out.read_text())
     assert data["meta"]["fastgelu"]["version"] == fastgelu.__version__
     assert [r["n"] for r in data["rows"]] == [1000, 4096]
+
+
+def test_cli_dtype_both_and_all(tmp_path):
+    """'both' is the default pair (what --help says); 'all' every dtype with loops."""
+    p = run_py("-m", "fastgelu", "bench", "--help")
+    assert "'both' is float32,float64" in " ".join(p.stdout.split())
+    for word, expect in [("both", ["float32", "float64"]), ("all", _bench.available_dtypes()),
+                         ("f2,both", ["float16", "float32", "float64"])]:
+        out = tmp_path / f"{word}.json"
+        p = run_py("-m", "fastgelu", "bench", "--sizes", "1e2", "--dtype", word, "--kinds",
+                   "gelu", "--impls", "fastgelu", "--json", str(out), *TINY)
+        assert p.returncode == 0, p.stderr
+        assert [r["dtype"] for r in json.loads(out.read_text())["rows"]] == list(expect), word
+
+
+def test_cli_bench_16_bit_dtypes(tmp_path):
+    """float16 and bfloat16 are timed, every peer that has them checked first."""
+    pytest.importorskip("ml_dtypes")
+    out = tmp_path / "half.json"
+    p = run_py("-m", "fastgelu", "bench", "--sizes", "1e3", "--dtype", "float16,bfloat16",
+               "--kinds", "gelu,gelu_tanh_grad,geglu", "--json", str(out), *TINY)
+    assert p.returncode == 0, p.stderr
+    assert "WRONG" not in p.stdout
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["dtype"], r["kind"]) for r in rows] == [
+        (d, k) for d in ("float16", "bfloat16") for k in ("gelu", "gelu_tanh_grad", "geglu")]
+    for r in rows:
+        assert not r["wrong"] and r["melem_s"]["fastgelu"] > 0
+        assert {"numpy", "copy"} <= set(r["melem_s"]) or "numpy" in r["skipped"]
+
+
+def test_cli_bench_bfloat16_without_ml_dtypes():
+    """No ml_dtypes: asking for bfloat16 is a clear error, and 'all' leaves it out."""
+    code = (
+        "import sys; sys.modules['ml_dtypes'] = None\n"
+        "from fastgelu import __main__, _bench\n"
+        "assert 'bfloat16' not in _bench.available_dtypes()\n"
+        "sys.exit(__main__.main(sys.argv[1:]))\n"
+    )
+    p = run_py("-c", code, "bench", "--sizes", "1e2", "--dtype", "float32,bfloat16")
+    assert p.returncode == 2
+    assert "bfloat16" in p.stderr and "pip install ml_dtypes" in p.stderr
+    assert "Traceback" not in p.stderr and "Throughput" not in p.stdout
+    p = run_py("-c", code, "bench", "--sizes", "1e2", "--dtype", "all", "--kinds", "gelu",
+               "--impls", "fastgelu", *TINY)
+    assert p.returncode == 0, p.stderr
+    assert "float16 " in p.stdout and "bfloat16" not in p.stdout
+
+
+def test_cli_plot_without_matplotlib_fails_before_the_run(tmp_path):
+    png = tmp_path / "never.png"
+    code = (
+        "import sys; sys.modules['matplotlib'] = None\n"
+        "from fastgelu import __main__\n"
+        "sys.exit(__main__.main(sys.argv[1:]))\n"
+    )
+    p = run_py("-c", code, "bench", "--plot", str(png), "--sizes", "1e2", "--kinds", "gelu",
+               "--min-time", "5")  # a run would take a minute: the check comes first
+    assert p.returncode == 2
+    assert "--plot needs matplotlib" in p.stderr and "pip install matplotlib" in p.stderr
+    assert "Throughput" not in p.stdout and not png.exists()
 
 
 def test_cli_info():

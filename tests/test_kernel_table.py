@@ -52,15 +52,18 @@ def test_exports_are_the_table():
 
 
 def test_stubs_list_the_table():
-    """_ufuncs.pyi is written by hand: its __all__ and its `name: np.ufunc` lines."""
+    """_ufuncs.pyi is written by hand: its __all__ and its `name: _<Shape>UFunc` lines,
+    each typed with the class of its row's shape."""
     tree = ast.parse((PACKAGE / "_ufuncs.pyi").read_text())
-    declared, exported = [], None
+    classes = {"_UnaryUFunc": (1, 1), "_BinaryUFunc": (2, 1), "_Ternary2UFunc": (3, 2)}
+    declared, exported = {}, None
     for node in tree.body:
-        if isinstance(node, ast.AnnAssign) and ast.unparse(node.annotation) == "np.ufunc":
-            declared.append(node.target.id)
+        if isinstance(node, ast.AnnAssign) and ast.unparse(node.annotation) in classes:
+            declared[node.target.id] = classes[ast.unparse(node.annotation)]
         elif isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "__all__":
             exported = ast.literal_eval(node.value)
     assert sorted(exported) == sorted(declared) == sorted(NAMES)
+    assert declared == {k.name: (k.nin, k.nout) for k in _ufuncs.KERNELS}
 
 
 def test_public_c_kernels_are_written_out():

@@ -106,20 +106,38 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _expand_all(values: list[str], everything: Sequence[str]) -> list[str]:
+def _expand_all(values: list[str], everything: Sequence[str],
+                aliases: dict[str, Sequence[str]] | None = None) -> list[str]:
     out: list[str] = []
+    groups = {"all": everything, **(aliases or {})}
     for v in values:
-        for item in (everything if v == "all" else [v]):
+        for item in groups.get(v, [v]):
             if item not in out:
                 out.append(item)
     return out
 
 
+def _error(command: str, message: str) -> int:
+    print(f"python -m fastgelu {command}: error: {message}", file=sys.stderr)
+    return 2
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from . import _bench, _peers, _report
 
+    # What can fail for want of an optional package fails now, not after the run.
+    dtypes = _expand_all(args.dtype, _bench.available_dtypes(), {"both": _bench.DTYPES})
+    missing = [d for d in dtypes if d not in _bench.available_dtypes()]
+    if missing:
+        return _error("bench", f"no {', '.join(missing)} loops in this install (bfloat16 "
+                               "needs ml_dtypes: pip install ml_dtypes)")
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError as e:
+            return _error("bench", f"--plot needs matplotlib ({e}): pip install matplotlib")
     opts = _bench.Options(
-        sizes=args.sizes, dtypes=_expand_all(args.dtype, _bench.DTYPES),
+        sizes=args.sizes, dtypes=dtypes,
         kinds=_expand_all(args.kinds, _peers.ALL_KINDS),
         impls=_expand_all(args.impls, _peers.IMPLS), threads=args.threads,
         min_time=args.min_time, repeat=args.repeat, rounds=args.rounds,
@@ -139,11 +157,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.plot:
         from . import _plot
 
-        try:
-            _plot.draw(rows, _report.metadata(args.threads), args.plot)
-        except ImportError as e:
-            print(f"--plot needs matplotlib ({e}): pip install matplotlib", file=sys.stderr)
-            return 2
+        _plot.draw(rows, _report.metadata(args.threads), args.plot)
         print(f"wrote {args.plot}")
     warning = _bench.load_warning(0.2)
     if warning:
@@ -168,15 +182,13 @@ def cmd_check(args: argparse.Namespace) -> int:
             fastgelu.set_isa(isas[0])
             fastgelu.set_isa(previous)
         except (ValueError, RuntimeError) as e:
-            print(f"python -m fastgelu check: error: {e}", file=sys.stderr)
-            return 2
+            return _error("check", str(e))
     available = _check.available_dtypes()
     dtypes = _expand_all(args.dtype or ["all"], available)
     missing = [d for d in dtypes if d not in available]
     if missing:  # bfloat16 without ml_dtypes
-        print(f"python -m fastgelu check: error: no {', '.join(missing)} loops in this "
-              "install (bfloat16 needs ml_dtypes: pip install ml_dtypes)", file=sys.stderr)
-        return 2
+        return _error("check", f"no {', '.join(missing)} loops in this install (bfloat16 "
+                               "needs ml_dtypes: pip install ml_dtypes)")
     print(f"fastgelu {fastgelu.__version__} self-check: max error in ulps of the result "
           f"dtype, bound {_check.BOUND_ULP:g} ulp ('!' marks a failure)", flush=True)
     failures = []
@@ -226,12 +238,16 @@ def build_parser() -> argparse.ArgumentParser:
                     "Peers that are not installed are skipped.")
     p.add_argument("--sizes", type=_csv(_size, "sizes"), default=[1_000, 100_000, 1_000_000],
                    help="comma-separated element counts, e.g. 1e3,1e5,2^20 (default: 1e3,1e5,1e6)")
-    p.add_argument("--dtype", type=_csv(_choice(_bench.DTYPES + ("all",), "dtype",
-                                                {"f4": "float32", "f8": "float64",
-                                                 "single": "float32", "double": "float64"}),
+    p.add_argument("--dtype", type=_csv(_choice(_bench.ALL_DTYPES + ("both", "all"), "dtype",
+                                                {"f2": "float16", "f4": "float32",
+                                                 "f8": "float64", "half": "float16",
+                                                 "single": "float32", "double": "float64",
+                                                 "bf16": "bfloat16"}),
                                         "dtypes"),
                    default=list(_bench.DTYPES), metavar="DTYPES",
-                   help="float32, float64 or both, comma-separated (default: both)")
+                   help=f"comma-separated, from {', '.join(_bench.ALL_DTYPES)} (bfloat16 needs "
+                        "ml_dtypes); 'both' is float32,float64 (the default), 'all' every "
+                        "dtype this install has loops for")
     p.add_argument("--kinds", type=_csv(_choice(_peers.ALL_KINDS + ("all",), "kind"), "kinds"),
                    default=list(_peers.KINDS), metavar="KINDS",
                    help=f"functions, comma-separated, from {', '.join(_peers.ALL_KINDS)} "

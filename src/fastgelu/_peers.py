@@ -17,6 +17,7 @@ Implementations (``IMPLS``), each a callable ``fn(x, out)`` per function kind:
     tanh kinds) and ``torch.ops.aten.gelu_backward(ones, t)`` for the gradients, with
     ``torch.set_num_threads`` set to the same thread count as fastgelu. PyTorch
     allocates its result (there is no ``out=`` in ``F.gelu``), as in normal use.
+    ml_dtypes' bfloat16 arrays reach it as ``torch.bfloat16`` views of the same bits.
 ``copy``
     ``np.copyto(out, x)``: one read and one write stream, the memory-bandwidth limit
     for any elementwise function on large arrays.
@@ -152,25 +153,31 @@ def _torch_impl(threads: int | None) -> Impl:
             ones[key] = torch.ones_like(t)
         return ones[key]
 
+    def tensor(x):
+        # torch.from_numpy has no bfloat16 (ml_dtypes' dtype): share its bits instead
+        if x.dtype.name == "bfloat16":
+            return torch.from_numpy(x.view(np.int16)).view(torch.bfloat16)
+        return torch.from_numpy(x)
+
     def gelu(x, out):
-        return F.gelu(torch.from_numpy(x))
+        return F.gelu(tensor(x))
 
     def gelu_tanh(x, out):
-        return F.gelu(torch.from_numpy(x), approximate="tanh")
+        return F.gelu(tensor(x), approximate="tanh")
 
     def gelu_grad(x, out):
-        t = torch.from_numpy(x)
+        t = tensor(x)
         return torch.ops.aten.gelu_backward(ones_like(t), t)
 
     def gelu_tanh_grad(x, out):
-        t = torch.from_numpy(x)
+        t = tensor(x)
         return torch.ops.aten.gelu_backward(ones_like(t), t, approximate="tanh")
 
     def gelu_backward(x, out):
-        return torch.ops.aten.gelu_backward(torch.from_numpy(x[0]), torch.from_numpy(x[1]))
+        return torch.ops.aten.gelu_backward(tensor(x[0]), tensor(x[1]))
 
     def geglu(x, out):
-        return F.gelu(torch.from_numpy(x[0])) * torch.from_numpy(x[1])
+        return F.gelu(tensor(x[0])) * tensor(x[1])
 
     funcs = {"gelu": gelu, "gelu_tanh": gelu_tanh, "gelu_grad": gelu_grad,
              "gelu_tanh_grad": gelu_tanh_grad, "gelu_backward": gelu_backward,
@@ -245,6 +252,12 @@ def as_numpy(result: Any) -> np.ndarray:
     """An implementation's result as a NumPy array (PyTorch tensors share memory)."""
     if isinstance(result, np.ndarray):
         return result
+    if str(getattr(result, "dtype", "")) == "torch.bfloat16":  # .numpy() has no bfloat16
+        import torch
+
+        from . import _ufuncs
+
+        return result.view(torch.int16).numpy().view(_ufuncs.bfloat16)
     if hasattr(result, "numpy"):
         return result.numpy()
     return np.asarray(result)

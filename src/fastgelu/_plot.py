@@ -25,11 +25,11 @@ def draw(rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any], out: str) -
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ._bench import DTYPES
+    from ._bench import ALL_DTYPES
     from ._peers import ALL_IMPLS, ALL_KINDS
 
     kinds = [k for k in ALL_KINDS if any(r["kind"] == k for r in rows)]
-    dtypes = [d for d in DTYPES if any(r["dtype"] == d for r in rows)]
+    dtypes = [d for d in ALL_DTYPES if any(r["dtype"] == d for r in rows)]
     fig, axes = plt.subplots(len(kinds), len(dtypes), figsize=(6 * len(dtypes), 4.2 * len(kinds)),
                              sharey=True, squeeze=False)
     fg = meta.get("fastgelu", {}) or {}
