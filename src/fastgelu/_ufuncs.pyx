@@ -89,7 +89,8 @@ cdef intp parallel_min_double = 1 << 11
 # Threads split a run into chunks of whole cache lines (16 floats / 8 doubles; 64 keeps
 # every chunk start 256-byte aligned relative to the array start for either dtype),
 # CHUNKS_PER_THREAD of them per thread but none shorter than half the parallel
-# threshold (each chunk costs ~0.1 us: a shared counter, two clock reads, the flags).
+# threshold unless that leaves a thread without one (each chunk costs ~0.1 us: a
+# shared counter, two clock reads, the flags).
 cdef enum:
     CHUNK_ALIGN = 64
     CHUNKS_PER_THREAD = 4
@@ -359,8 +360,9 @@ cdef void run_parallel(Kernel k, real **ops, const intp *steps, intp n, int nthr
                        intp min_chunk) noexcept nogil:
     """A contiguous run over nthreads threads, caller-runs: chunks of whole cache lines
     taken from a shared counter; then judge_parallel_call() on its time."""
-    cdef intp chunk = (n + nthreads * CHUNKS_PER_THREAD - 1) // (nthreads * CHUNKS_PER_THREAD)
-    chunk = max(chunk, min_chunk)
+    cdef intp per_thread = (n + nthreads - 1) // nthreads
+    cdef intp chunk = (per_thread + CHUNKS_PER_THREAD - 1) // CHUNKS_PER_THREAD
+    chunk = max(chunk, min(min_chunk, per_thread))  # (never fewer chunks than threads)
     chunk = (chunk + CHUNK_ALIGN - 1) // CHUNK_ALIGN * CHUNK_ALIGN
     cdef intp nchunks = (n + chunk - 1) // chunk
     cdef intp c, start, m
