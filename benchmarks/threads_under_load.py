@@ -186,6 +186,7 @@ def sweep(dtypes, default, seconds=0.3):
             m = {t: float(np.median(v)) * 1e6 for t, v in times.items()}
             print(f"    2^{e:<2d} 1 thread {m[1]:10.2f}  {default} threads {m[default]:10.2f}  "
                   f"({m[default] / m[1]:.2f}x)", flush=True)
+            report_policy()
 
 
 def main(argv=None):
@@ -207,7 +208,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if a.always_parallel:
         _ufuncs._adaptive_threads(False)
-    sizes = [int(float(s)) for s in a.sizes.split(",")]
+    sizes = [int(float(s)) for s in a.sizes.split(",") if s]
     dtypes = a.dtypes.split(",")
     pools = [int(p) for p in a.pool.split(",") if p]
     default = fastgelu.get_num_threads()

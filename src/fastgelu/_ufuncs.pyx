@@ -142,14 +142,15 @@ cdef inline int threads_for(intp n, intp parallel_min) noexcept nogil:
 #   long calls run serially for a while, BACKOFF_MIN_US at first, 4x longer (up to
 #   BACKOFF_MAX_US) each time the parallel call that probes again loses too, half as
 #   long after each call that wins. A losing probe costs about one wait for a worker
-#   (measured ~10-20 ms on 2 busy cores), so probes must be rare under load; the serial
-#   periods are what an idle machine that lost once pays, and it loses rarely;
+#   (measured ~10-20 ms on 2 busy cores), so probes must be rare under load; an idle
+#   machine loses now and then (a 2^14-element call, 17 us, lost 0.75% of the time):
+#   its serial periods must be short (with 1 ms, 20% of those calls ran serially);
 # - one long call at a time: a long call made while another is running in the process
 #   (Python threads of a thread pool, each calling fastgelu) runs serially: the cores
 #   are busy with the other calls already.
 # Each element's result is independent of the split, so none of this changes a bit.
 cdef enum:
-    BACKOFF_MIN_US = 1000
+    BACKOFF_MIN_US = 100
     BACKOFF_MAX_US = 1000000
     BACKOFF_GROWTH = 4
     TIMED_THREADS = 64       # threads whose pace is measured (the first 64 of a team)
