@@ -133,6 +133,7 @@ def main(argv=None):
 
     old_threads = fastgelu.get_num_threads()
     old_thr = {d: _ufuncs.get_parallel_threshold(d) for d in _bench.DTYPES}
+    old_adaptive = _ufuncs._adaptive_threads(False)  # time the threaded path itself
     fastgelu.set_num_threads(a.threads)
     print(f"fastgelu {fastgelu.__version__}, kernel path {fastgelu.get_isa()}, "
           f"threads {a.threads} (cpu_count {os.cpu_count()}); current thresholds: "
@@ -203,6 +204,7 @@ def main(argv=None):
         for d, t in old_thr.items():
             _ufuncs.set_parallel_threshold(d, t)
         fastgelu.set_num_threads(old_threads)
+        _ufuncs._adaptive_threads(old_adaptive)
 
     warning = _bench.load_warning(0.2)
     if warning:

@@ -51,15 +51,19 @@ def isa(request):
 
 @pytest.fixture
 def restore_threading():
-    """Restore the thread count and the parallel thresholds after the test."""
+    """Restore the thread count, the parallel thresholds and the threading policy after
+    the test."""
     threads = fastgelu.get_num_threads()
     thresholds = {dt: _ufuncs.get_parallel_threshold(dt) for dt in ("float32", "float64")}
+    adaptive = _ufuncs._adaptive_threads()
     try:
         yield
     finally:
         fastgelu.set_num_threads(threads)
         for dt, n in thresholds.items():
             _ufuncs.set_parallel_threshold(dt, n)
+        _ufuncs._adaptive_threads(adaptive)
+        _ufuncs._set_worker_delay(0)
 
 
 @pytest.fixture
@@ -71,8 +75,10 @@ def single_thread(restore_threading):
 
 @pytest.fixture
 def threaded(restore_threading):
-    """Two threads and a parallel threshold low enough that small arrays use them."""
+    """Two threads and a parallel threshold low enough that small arrays use them; every
+    long call in parallel, whatever the machine's load (no adaptive serial runs)."""
     fastgelu.set_num_threads(2)
+    _ufuncs._adaptive_threads(False)
     for dt in ("float32", "float64"):
         _ufuncs.set_parallel_threshold(dt, 64)
 

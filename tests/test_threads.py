@@ -56,7 +56,14 @@ def _as_tuple(r):
     return r if isinstance(r, tuple) else (r,)
 
 
-def test_many_python_threads_get_the_results_of_one(restore_threading):
+@pytest.fixture
+def always_parallel(restore_threading):
+    """Every long call in parallel, even beside another or after a slow one (the adaptive
+    policy off: test_thread_policy.py tests it), so that these tests run OpenMP teams."""
+    _ufuncs._adaptive_threads(False)
+
+
+def test_many_python_threads_get_the_results_of_one(always_parallel):
     """8 Python threads call at once, each with its own OpenMP team, while a ninth keeps
     changing the thread count and the thresholds (results are bitwise independent of
     both). Every result equals the single-threaded one."""
@@ -113,7 +120,7 @@ def test_many_python_threads_get_the_results_of_one(restore_threading):
     assert not errors, errors[:10]
 
 
-def test_fp_flags_of_one_thread_never_reach_another(restore_threading):
+def test_fp_flags_of_one_thread_never_reach_another(always_parallel):
     """Threads computing signaling NaNs and underflowing tails (flags 'invalid' and
     'underflow') under errstate('ignore') run beside threads computing clean input under
     errstate(all='raise'), all on the threaded path: a flag raised in one thread's
@@ -166,7 +173,7 @@ def test_fp_flags_of_one_thread_never_reach_another(restore_threading):
     assert not errors, errors[:5]
 
 
-def test_short_lived_threads_leave_no_openmp_threads_behind(restore_threading):
+def test_short_lived_threads_leave_no_openmp_threads_behind(always_parallel):
     """Each Python thread that makes a threaded call gets its own OpenMP team; when the
     thread ends its team must go too (no growth in the process's threads)."""
     if not os.path.isdir("/proc/self/task"):
@@ -226,7 +233,7 @@ def _ticks_during(call):
 
 @pytest.mark.parametrize("layout", ["contiguous, threaded", "contiguous, 1 thread",
                                     "strided", "big-endian"])
-def test_the_gil_is_released_during_a_call(layout, restore_threading):
+def test_the_gil_is_released_during_a_call(layout, always_parallel):
     """Another Python thread keeps running during a long call. (Were the GIL held, the
     counter could run at most one 5 ms switch interval after the call's start time was
     taken, and never in the middle half of a call of >= 80 ms.)"""

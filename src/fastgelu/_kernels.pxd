@@ -9,6 +9,11 @@ cdef extern from "kernels/fg_openmp.h" nogil:
     int FG_OPENMP
     int omp_get_max_threads()
     void omp_set_num_threads(int)
+    double omp_get_wtime()
+    ctypedef long long fg_atomic      # a 64-bit integer for the fg_atomic_* calls
+    long long fg_atomic_add(fg_atomic *p, long long v)   # returns the new value
+    long long fg_atomic_get(fg_atomic *p)
+    void fg_atomic_set(fg_atomic *p, long long v)
     int fg_forked_child
     int fg_install_fork_guard()
 

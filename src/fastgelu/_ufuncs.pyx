@@ -26,15 +26,17 @@ element reads as its input: those runs go one element at a time, in order.
 """
 cimport numpy as cnp
 from cpython.pyport cimport PY_SSIZE_T_MAX
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 from libc.limits cimport INT_MAX
+from libc.math cimport INFINITY
 from libc.string cimport memcpy
 
 from ._kernels cimport (
     FG_DT_B, FG_DT_D, FG_DT_F, FG_DT_H, FG_N_KERNELS, FG_OPENMP, fg_active, fg_bf16,
     fg_compiled_isas, fg_compiler, fg_cpu_supports, fg_forked_child, fg_half,
-    fg_install_fork_guard, fg_kernel_info, fg_kernels, fg_loop, fg_select_isa,
-    omp_get_max_threads, omp_set_num_threads,
+    fg_atomic, fg_atomic_add, fg_atomic_get, fg_atomic_set, fg_install_fork_guard,
+    fg_kernel_info, fg_kernels, fg_loop, fg_select_isa, omp_get_max_threads,
+    omp_get_wtime, omp_set_num_threads,
 )
 
 import importlib
@@ -85,9 +87,14 @@ cdef intp parallel_min_float = 1 << 13
 cdef intp parallel_min_double = 1 << 11
 
 # Threads split a run into chunks of whole cache lines (16 floats / 8 doubles; 64 keeps
-# every chunk start 256-byte aligned relative to the array start for either dtype).
+# every chunk start 256-byte aligned relative to the array start for either dtype),
+# CHUNKS_PER_THREAD of them per thread but none shorter than half the parallel
+# threshold unless that leaves a thread without one (each chunk costs ~0.1 us: a
+# shared counter, two clock reads, the flags).
 cdef enum:
     CHUNK_ALIGN = 64
+    CHUNKS_PER_THREAD = 4
+    MIN_CHUNK_DIVISOR = 2
     # Stack bytes of the strided path's staging blocks, shared by the operands (1024
     # float32 elements per block for a one-input kernel, 204 float64 ones for the
     # three-input, two-output kernels): small enough for a thread with the smallest stack
@@ -119,6 +126,68 @@ cdef inline int max_threads() noexcept nogil:
 cdef inline int threads_for(intp n, intp parallel_min) noexcept nogil:
     """Threads to use for a contiguous run of n elements (1 below the threshold)."""
     return 1 if n < parallel_min else max_threads()
+
+
+# A parallel region ends in a barrier: the caller waits for every thread of its team. On
+# a busy machine (other processes on every core) a worker may not run for a scheduler
+# time slice, milliseconds, and a call that takes 0.3 ms serially took 12 ms threaded.
+# So the policy, for a long run (below: a "long call"):
+# - caller-runs split: the threads take small chunks from a shared counter (dynamic
+#   schedule), so the calling thread does all the work a late worker does not take, and
+#   waits at the barrier only for the one chunk a descheduled worker holds;
+# - adaptive: every parallel call compares its time with a serial estimate, n elements
+#   at the pace of the fastest chunk any thread ran (a thread descheduled during the
+#   call, caller or worker, makes the call lose). A call slower than LOSS_MARGIN times
+#   the estimate lost (near the threshold two threads win by ~10% only): it makes
+#   long calls run serially for a while, BACKOFF_MIN_US at first, 4x longer (up to
+#   BACKOFF_MAX_US) each time the parallel call that probes again loses too, half as
+#   long after each call that wins. A losing probe costs about one wait for a worker
+#   (measured ~10-20 ms on 2 busy cores), so probes must be rare under load; an idle
+#   machine loses now and then (a 2^14-element call, 17 us, lost 0.75% of the time):
+#   its serial periods must be short (with 1 ms, 20% of those calls ran serially);
+# - one long call at a time: a long call made while another is running in the process
+#   (Python threads of a thread pool, each calling fastgelu) runs serially: the cores
+#   are busy with the other calls already.
+# Each element's result is independent of the split, so none of this changes a bit.
+cdef enum:
+    BACKOFF_MIN_US = 100
+    BACKOFF_MAX_US = 1000000
+    BACKOFF_GROWTH = 4
+    TIMED_THREADS = 64       # threads whose pace is measured (the first 64 of a team)
+    # counters of _thread_stats()
+    STAT_PARALLEL = 0        # long calls run in parallel
+    STAT_LOST = 1            # ... of which took longer than the serial estimate
+    STAT_SERIAL_BUSY = 2     # long calls run serially: another long call was running
+    STAT_SERIAL_BACKOFF = 3  # long calls run serially: a parallel call lost recently
+    N_STATS = 4
+
+cdef double LOSS_MARGIN = 1.25
+cdef fg_atomic long_calls = 0                 # long calls running now (any thread)
+cdef fg_atomic serial_until_us = 0            # long calls run serially until then
+cdef fg_atomic backoff_us = BACKOFF_MIN_US    # the next serial period after a loss
+cdef fg_atomic policy_stats[N_STATS]
+policy_stats[:] = [0, 0, 0, 0]
+# Tests and benchmarks (_adaptive_threads): False runs every long call in parallel
+# (caller-runs still), so that tests of the threaded path run it whatever the load.
+cdef bint adaptive_threads = True
+# Tests only (_set_worker_delay): seconds each worker thread (not the caller) waits
+# before each chunk it runs, as a descheduled worker would.
+cdef double worker_delay = 0
+
+
+cdef inline long long now_us() noexcept nogil:
+    return <long long>(omp_get_wtime() * 1e6)
+
+
+cdef void judge_parallel_call(double elapsed, double serial_estimate) noexcept nogil:
+    """Adapt the serial periods to a parallel call that took `elapsed` seconds."""
+    cdef long long b = fg_atomic_get(&backoff_us)
+    if elapsed > LOSS_MARGIN * serial_estimate:
+        fg_atomic_add(&policy_stats[<int>STAT_LOST], 1)
+        fg_atomic_set(&serial_until_us, now_us() + b)
+        fg_atomic_set(&backoff_us, min(BACKOFF_GROWTH * b, <long long>BACKOFF_MAX_US))
+    elif b > BACKOFF_MIN_US:
+        fg_atomic_set(&backoff_us, max(b // 2, <long long>BACKOFF_MIN_US))
 
 
 # ---------------------------------------------------------------------------------------
@@ -288,6 +357,71 @@ cdef void run_in_order(Kernel k, real **ops, const intp *steps, intp n) noexcept
             at[o] += steps[o]
 
 
+cdef void run_parallel(Kernel k, real **ops, const intp *steps, intp n, int nthreads,
+                       intp min_chunk) noexcept nogil:
+    """A contiguous run over nthreads threads, caller-runs: chunks of whole cache lines
+    taken from a shared counter; then judge_parallel_call() on its time."""
+    cdef intp per_thread = (n + nthreads - 1) // nthreads
+    cdef intp chunk = (per_thread + CHUNKS_PER_THREAD - 1) // CHUNKS_PER_THREAD
+    chunk = max(chunk, min(min_chunk, per_thread))  # (never fewer chunks than threads)
+    chunk = (chunk + CHUNK_ALIGN - 1) // CHUNK_ALIGN * CHUNK_ALIGN
+    cdef intp nchunks = (n + chunk - 1) // chunk
+    cdef intp c, start, m
+    cdef int tid
+    cdef double t, t0
+    # Each thread's fastest pace (seconds per element) over its chunks, in its own slot
+    # (prange makes the variables it assigns private): the serial estimate.
+    cdef double fastest[TIMED_THREADS]
+    for tid in range(min(nthreads, <int>TIMED_THREADS)):
+        fastest[tid] = INFINITY
+    # Floating-point status flags are per thread, and NumPy reads only the calling
+    # thread's after the loop: gather every chunk's flags and raise them here, so that
+    # np.errstate sees the same thing whatever thread ran a chunk. Flags already set by
+    # earlier loop calls of this ufunc call are kept (NumPy checks once at the end).
+    cdef int flags = fetestexcept(FP_REPORTED)
+    t0 = omp_get_wtime()
+    for c in prange(nchunks, num_threads=nthreads, schedule='dynamic', chunksize=1):
+        start = c * chunk
+        m = min(chunk, n - start)
+        tid = threadid()
+        t = omp_get_wtime()
+        if worker_delay > 0 and tid != 0:
+            while omp_get_wtime() < t + worker_delay:
+                pass
+        if fetestexcept(FP_REPORTED):  # (feclearexcept costs more than the test)
+            feclearexcept(FP_REPORTED)
+        run_chunk(k, ops, steps, start, m)
+        flags |= fetestexcept(FP_REPORTED)
+        if tid < TIMED_THREADS:
+            t = (omp_get_wtime() - t) / m
+            if t < fastest[tid]:
+                fastest[tid] = t
+    t = omp_get_wtime() - t0
+    if flags:
+        feraiseexcept(flags)
+    for tid in range(1, min(nthreads, <int>TIMED_THREADS)):
+        fastest[0] = min(fastest[0], fastest[tid])
+    judge_parallel_call(t, fastest[0] * n)
+
+
+cdef void run_long(Kernel k, real **ops, const intp *steps, intp n, int nthreads,
+                   intp parallel_min) noexcept nogil:
+    """A long contiguous run: in parallel unless the policy above says serial."""
+    cdef int stat = STAT_PARALLEL
+    cdef bint alone = fg_atomic_add(&long_calls, 1) == 1
+    if adaptive_threads:
+        if not alone:
+            stat = STAT_SERIAL_BUSY
+        elif now_us() < fg_atomic_get(&serial_until_us):
+            stat = STAT_SERIAL_BACKOFF
+    fg_atomic_add(&policy_stats[stat], 1)
+    if stat == STAT_PARALLEL:
+        run_parallel(k, ops, steps, n, nthreads, parallel_min // MIN_CHUNK_DIVISOR)
+    else:
+        run_range(k, ops, steps, n)
+    fg_atomic_add(&long_calls, -1)
+
+
 cdef void run_loop(Kernel k, real **ops, const intp *steps, intp n) noexcept nogil:
     """One ufunc inner-loop call: split over threads when it is long and every operand
     is contiguous or a broadcast input (a chunk is then an offset into each); strided
@@ -301,33 +435,16 @@ cdef void run_loop(Kernel k, real **ops, const intp *steps, intp n) noexcept nog
     for o in range(k.nargs):
         if not (steps[o] == sizeof(real) or (o < k.nin and steps[o] == 0)):
             splittable = False
+    cdef intp parallel_min = parallel_min_double if real is double else parallel_min_float
     cdef int nthreads = 1
     if splittable:
-        nthreads = threads_for(n, parallel_min_double if real is double else parallel_min_float)
+        nthreads = threads_for(n, parallel_min)
     if nthreads > 1 and outputs_overlap(k, ops, steps, n):
         nthreads = 1
     if nthreads == 1:
         run_range(k, ops, steps, n)
-        return
-    # One chunk per thread, each a whole number of cache lines: every element's result
-    # is the same whatever the split, so results are bitwise identical for any thread
-    # count.
-    cdef intp chunk = (n + nthreads - 1) // nthreads
-    chunk = (chunk + CHUNK_ALIGN - 1) // CHUNK_ALIGN * CHUNK_ALIGN
-    cdef intp nchunks = (n + chunk - 1) // chunk
-    cdef intp c, start
-    # Floating-point status flags are per thread, and NumPy reads only the calling
-    # thread's after the loop: gather every chunk's flags and raise them here, so that
-    # np.errstate sees the same thing whatever the thread count. Flags already set by
-    # earlier loop calls of this ufunc call are kept (NumPy checks once at the end).
-    cdef int flags = fetestexcept(FP_REPORTED)
-    for c in prange(nchunks, num_threads=nthreads, schedule='static'):
-        start = c * chunk
-        feclearexcept(FP_REPORTED)
-        run_chunk(k, ops, steps, start, min(chunk, n - start))
-        flags |= fetestexcept(FP_REPORTED)
-    if flags:
-        feraiseexcept(flags)
+    else:
+        run_long(k, ops, steps, n, nthreads, parallel_min)
 
 
 # The ufunc loop signature is fixed by NumPy, so the dtype loops are thin wrappers that
@@ -524,6 +641,46 @@ cdef str threshold_dtype(dtype):
     if name not in ("float32", "float64"):
         raise ValueError(f"the parallel threshold is per float32/float64 loop, not {name}")
     return name
+
+
+def _thread_stats():
+    """The threading policy's counters since the last _reset_thread_stats() (a dict):
+    long calls run in parallel, those of them that lost to the serial estimate, long
+    calls run serially because another was running or because of a recent loss; and the
+    serial period the next loss starts (seconds)."""
+    names = ("parallel", "lost", "serial_busy", "serial_backoff")
+    stats = {name: fg_atomic_get(&policy_stats[i]) for i, name in enumerate(names)}
+    stats["backoff_seconds"] = fg_atomic_get(&backoff_us) / 1e6
+    return stats
+
+
+def _reset_thread_stats():
+    """Zero the counters of _thread_stats() and forget past losses (tests, benchmarks)."""
+    cdef int i
+    for i in range(N_STATS):
+        fg_atomic_set(&policy_stats[i], 0)
+    fg_atomic_set(&serial_until_us, 0)
+    fg_atomic_set(&backoff_us, BACKOFF_MIN_US)
+
+
+def _adaptive_threads(flag=None):
+    """Whether long calls may run serially (the policy above; the default) or always run
+    in parallel (tests of the threaded path, benchmarks/threshold.py); sets it if flag
+    is given. Returns the setting before the call."""
+    global adaptive_threads
+    previous = bool(adaptive_threads)
+    if flag is not None:
+        adaptive_threads = bool(flag)
+    return previous
+
+
+def _set_worker_delay(double seconds):
+    """Tests: make every worker thread (not the calling one) wait this long before each
+    chunk it runs, as a worker descheduled by a busy machine would; 0 to stop."""
+    global worker_delay
+    if not seconds >= 0:
+        raise ValueError(f"delay must be >= 0 seconds, got {seconds}")
+    worker_delay = seconds
 
 
 def get_parallel_threshold(dtype):

@@ -12,6 +12,30 @@
 #define FG_OPENMP 0
 static inline int omp_get_max_threads(void) { return 1; }
 static inline void omp_set_num_threads(int n) { (void)n; }
+static inline double omp_get_wtime(void) { return 0.0; }
+#endif
+
+/* Process-wide counters of the threading policy (_ufuncs.pyx), shared by every Python
+ * thread. Relaxed atomics: each is a hint on its own and orders no other memory. */
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+typedef volatile __int64 fg_atomic;
+static inline long long fg_atomic_add(fg_atomic *p, long long v) {
+    return _InterlockedExchangeAdd64(p, v) + v;
+}
+static inline long long fg_atomic_get(fg_atomic *p) {
+    return _InterlockedCompareExchange64(p, 0, 0);
+}
+static inline void fg_atomic_set(fg_atomic *p, long long v) { _InterlockedExchange64(p, v); }
+#else
+typedef long long fg_atomic;
+static inline long long fg_atomic_add(fg_atomic *p, long long v) {
+    return __atomic_add_fetch(p, v, __ATOMIC_RELAXED);
+}
+static inline long long fg_atomic_get(fg_atomic *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline void fg_atomic_set(fg_atomic *p, long long v) {
+    __atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
 #endif
 
 /* GNU OpenMP's thread pool does not survive fork(): a child that enters a parallel
