@@ -143,7 +143,7 @@ static inline fg_bf16 fg__float_to_bf16(float f)
  * speed: the hardware prefetchers did not keep ahead of a loop that spends ~1 ns per
  * element, and the misses stalled the kernels. So each loop runs in blocks of
  * FG_BLOCK_BYTES of storage, and before each block prefetches the inputs' lines of one
- * block FG_AHEAD_BYTES ahead. tools/prefetch_sweep.c (AVX-512, one thread, 1e7 float32
+ * block FG_AHEAD_BYTES ahead. benchmarks/prefetch_sweep.c (AVX-512, one thread, 1e7 float32
  * elements, Melem/s): gelu_tanh 394 -> 1128, gelu 803 -> 935, both back to their
  * in-cache speed; blocks of 256 B to 1 KB, 1 to 4 KB ahead, all within 5% of the best;
  * float64 gelu (4 ns per element) unchanged. A prefetch never faults, and none goes past
