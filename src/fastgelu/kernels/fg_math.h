@@ -601,9 +601,10 @@ typedef struct {
                        zero_tail the left tail x < -T (f(x) taken as -0 there) */
 } fg__f32_arg;
 
-/* zero_tail: for the fused products, f(x) beyond the left clamp T is taken as exactly -0
- * (as the products' contract has it: see fg__zero_left_tail); the one-input kernels
- * compute their (tiny) value there and round it, raising underflow as they should. */
+/* zero_tail: for the fused products, f(x) beyond the left clamp T is taken as exactly -0,
+ * as the float64 products do (fg__scaled_left_tail0) and the unfused product has it (the
+ * clamped value itself, times a large w, would be wrong); the one-input kernels compute
+ * their (tiny) value there and round it, raising underflow as they should. */
 FG_INLINE fg__f32_arg fg__f32_arg_of(float x, float T, const int zero_tail)
 {
     fg__f32_arg a;
@@ -787,13 +788,6 @@ FG_INLINE uint64_t fg__mask_left_tail(double x, double T)
     uint64_t m = (b >> 63) & ((fg__bits(-T) - b) >> 63) &
                  ~((UINT64_C(0xfff0000000000000) - b) >> 63);
     return (uint64_t)0 - m;
-}
-/* Beyond the clamp on the left the cores round their value to -0 (|f| < 2^-410 / 2^-1075
- * there); the products take it as exactly -0 too, like the unfused product does (the
- * clamped value itself, times a large w, would be wrong). */
-FG_INLINE double fg__zero_left_tail(double x, double T, double f)
-{
-    return fg__sel_mask(fg__mask_left_tail(x, T), -0.0, f);
 }
 FG_INLINE fg__scaled_dd fg__mk_scaled(double hi, double lo, double scale)
 {
