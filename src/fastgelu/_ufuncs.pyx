@@ -143,10 +143,15 @@ cdef inline int threads_for(intp n, intp parallel_min) noexcept nogil:
 #   the estimate lost (near the threshold two threads win by ~10% only): it makes
 #   long calls run serially for a while, BACKOFF_MIN_US at first, 4x longer (up to
 #   BACKOFF_MAX_US) each time the parallel call that probes again loses too, half as
-#   long after each call that wins. A losing probe costs about one wait for a worker
-#   (measured ~10-20 ms on 2 busy cores), so probes must be rare under load; an idle
-#   machine loses now and then (a 2^14-element call, 17 us, lost 0.75% of the time):
-#   its serial periods must be short (with 1 ms, 20% of those calls ran serially);
+#   long after each call that wins -- and never shorter than LOSS_COST_FACTOR times
+#   the time the loss cost (elapsed - estimate), so that losses cost at most
+#   1/LOSS_COST_FACTOR of the run time however often probes win in between. A losing
+#   probe under load costs about one wait for a worker (measured ~10-20 ms on 2 busy
+#   cores: then >= 0.2-0.4 s serially; with the 4x/half rule alone, wins in between
+#   kept the periods short and the losses cost 10-24% of a loaded loop); an idle
+#   machine loses now and then, by microseconds (a 2^14-element call, 17 us, lost
+#   0.75% of the time): its serial periods must stay short (with 1 ms, 20% of those
+#   calls ran serially);
 # - one long call at a time: a long call made while another is running in the process
 #   (Python threads of a thread pool, each calling fastgelu) runs serially: the cores
 #   are busy with the other calls already.
@@ -164,6 +169,7 @@ cdef enum:
     N_STATS = 4
 
 cdef double LOSS_MARGIN = 1.25
+cdef double LOSS_COST_FACTOR = 20
 cdef fg_atomic long_calls = 0                 # long calls running now (any thread)
 cdef fg_atomic serial_until_us = 0            # long calls run serially until then
 cdef fg_atomic backoff_us = BACKOFF_MIN_US    # the next serial period after a loss
@@ -184,9 +190,11 @@ cdef inline long long now_us() noexcept nogil:
 cdef void judge_parallel_call(double elapsed, double serial_estimate) noexcept nogil:
     """Adapt the serial periods to a parallel call that took `elapsed` seconds."""
     cdef long long b = fg_atomic_get(&backoff_us)
+    cdef double cost_us = LOSS_COST_FACTOR * (elapsed - serial_estimate) * 1e6
     if elapsed > LOSS_MARGIN * serial_estimate:
         fg_atomic_add(&policy_stats[<int>STAT_LOST], 1)
-        fg_atomic_set(&serial_until_us, now_us() + b)
+        fg_atomic_set(&serial_until_us,
+                      now_us() + max(b, <long long>min(cost_us, <double>BACKOFF_MAX_US)))
         fg_atomic_set(&backoff_us, min(BACKOFF_GROWTH * b, <long long>BACKOFF_MAX_US))
     elif b > BACKOFF_MIN_US:
         fg_atomic_set(&backoff_us, max(b // 2, <long long>BACKOFF_MIN_US))
