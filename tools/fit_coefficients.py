@@ -541,20 +541,18 @@ def horner_text_f(var, coefs):
     return s
 
 
-def fast32_exp(name, deg, m1, log):
-    """exp(-v/2) ~= 1 + v P(v) (m1: expm1(-v/2) ~= v P(v)), P of degree deg - 1, float32
-    coefficients; error relative to exp (to expm1 if m1)."""
+def fast32_exp(name, deg, log):
+    """exp(-v/2) ~= 1 + v P(v), P of degree deg - 1, float32 coefficients; error relative
+    to exp."""
     V = mp.ln(2) * (1 + mp.mpf("1e-6"))
-    ref = (lambda v: mp.expm1(-v / 2)) if m1 else (lambda v: mp.exp(-v / 2))
+    ref = lambda v: mp.exp(-v / 2)
     w = lambda v: abs(v / ref(v)) if v != 0 else mp.mpf(2)
     P, _, _ = remez(expm1_half_over_v, -V, V, deg - 1, 0, w=w, grid=800, log=log)
     Pf = [f32(c) for c in P]
-    approx = (lambda v: v * eval_poly(Pf, v)) if m1 else (lambda v: 1 + v * eval_poly(Pf, v))
-    err, at = measure(ref, approx, -V, V, npts=1500, extra=[mp.mpf("1e-9"), -mp.mpf("1e-9")] if m1 else ())
-    what = "expm1(-v/2) ~= v*P(v)" if m1 else "exp(-v/2) ~= 1 + v*P(v)"
+    err, at = measure(ref, lambda v: 1 + v * eval_poly(Pf, v), -V, V, npts=1500)
     return dict(kind="poly", var="v", name=name, P=Pf, err=err, at=at,
-                doc=f"{what}, P of degree {deg - 1}, v in [-ln2, ln2] (exp(-u/2) = 2^k exp(-v/2)); "
-                    f"relative error")
+                doc=f"exp(-v/2) ~= 1 + v*P(v), P of degree {deg - 1}, v in [-ln2, ln2] "
+                    f"(exp(-u/2) = 2^k exp(-v/2)); relative error")
 
 
 def fast32_split(x, bits):
@@ -572,24 +570,15 @@ def fast32_constants():
                      fast32_split(2 * ln2, 14))
     c["FGF_HLOG2E"] = ("-1/(2 ln2): k = rint(-v/(2 ln2))", (f32(-1 / (2 * ln2)), mp.mpf(0)))
     c["FGF_T0"] = ("t0 (zero of gelu_grad at -t0) as float + float", (f32(T0), f32(T0 - f32(T0))))
-    c["FGF_T1"] = ("t1 (zero of gelu_tanh_grad at -t1) as float + float", (f32(T1), f32(T1 - f32(T1))))
     c["FGF_INVA"] = ("1/0.044715 = HI + LO, HI of 12 bits (so that W - HI is exact, W = t^2 + HI < 2^9)",
                      fast32_split(1 / A_TANH, 12))
     c["FGF_4CA"] = ("4 c a = 4 sqrt(2/pi) 0.044715, float + float", (f32(4 * C_TANH * A_TANH),
                                                                    f32(4 * C_TANH * A_TANH - f32(4 * C_TANH * A_TANH))))
-    c["FGF_A"] = ("a = 0.044715", (f32(A_TANH), mp.mpf(0)))
-    c["FGF_T1SQ"] = ("t1^2", (f32(T1 * T1), mp.mpf(0)))
-    c["FGF_M4C"] = ("-4c", (f32(-4 * C_TANH), mp.mpf(0)))
-    sc = mp.mpf(2) ** FAST32_K
-    c["FGF_2C_K"] = ("2c 2^K", (f32(2 * C_TANH) * sc, mp.mpf(0)))
-    c["FGF_6CA_K"] = ("6ca 2^K", (f32(6 * C_TANH * A_TANH) * sc, mp.mpf(0)))
-    c["FGF_E0_K"] = ("e0 2^K, e0 = exp(-2 z(t1))", (f32(E0) * sc, mp.mpf(0)))
     return c
 
 
 FAST32_TABLES = [
-    ("FGF_EXP", lambda log: [fast32_exp("FGF_EXP", 6, False, log)]),
-    ("FGF_EXPM1", lambda log: [fast32_exp("FGF_EXPM1", 7, True, log)]),
+    ("FGF_EXP", lambda log: [fast32_exp("FGF_EXP", 6, log)]),
 ]
 
 

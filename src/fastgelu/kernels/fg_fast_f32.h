@@ -4,7 +4,7 @@
  * double (4 / 8 lanes), for a bound of a few ulp instead of ~0.65.
  *
  * DESIGN (t = |x|, clamped; every select on the float bits, as in fg_math.h):
- *   e^{-t^2/2} = 2^k p:  t^2 = s + e exactly (fma, or Veltkamp without FMA); k = rint(-s/(2ln2));
+ *   e^{-t^2/2} = 2^k p:  t^2 = s + e exactly (fma); k = rint(-s/(2ln2));
  *       v = s + 2k ln2 with a 14-bit ln2 head (k HI exact, also without FMA; the sum exact by
  *       the spacing of s) and the tail plus e in a second term; p = 1 + v P(v) (FGF_EXP,
  *       degree 6, 1.7e-8). The power 2^k is applied as S = 2^(k+K), K = 40, a NORMAL float
@@ -20,11 +20,10 @@
  *                  in float-float: u reaches 450 (t = 11) before the result underflows, so it
  *                  needs ~2^-33 relative; 1/a is split with a 12-bit head so that t^2 + head
  *                  has an exact error term (fma(t, t, head - W)).
- *   gelu_tanh_grad(x) = (base den +- es B')/den, den = (2^K + es)^2, B' = (1 + e - h) 2^K factored
- *                  at its zero t1 as in fg_math.h: B = 2c d (1 + 3aU) + e0 expm1(w),
- *                  d = t1 - t, w = 2c d (1 + aU), both terms of d's sign; w in plain float
- *                  (only expm1(w)'s RELATIVE accuracy matters there: e comes from u), expm1 by
- *                  a second reduction with FGF_EXPM1; |x| < 2^-26 gives 1/2 exactly.
+ *   gelu_tanh_grad, gelu_tanh_backward and geglu_tanh_backward run the exact tier's kernels
+ *                  (<= 1 ulp, its speed): in float, e, B = 1 + e - h factored at the zero t1
+ *                  as in fg_math.h, (1 + e)^2 and a division were too long a chain for 4 ulp
+ *                  (measured 5.7 ulp AVX2, 6.3 SSE2; the products 3.9 / 5.1).
  * Clamps: t <= 8 for x >= 0 (f = x / 1 to the last bit beyond; keeps the correction's exponent
  *   normal, so no spurious underflow), t <= 15 / 11 (erf / tanh pair) for x < 0 (|f| < 2^-154
  *   beyond: -0; the erf pair rounds its tiny value there, raising underflow; the tanh pair
@@ -36,38 +35,34 @@
  *   as a double (so f reaches the clamp 24 / 16 of the exact tier's products, beyond which it
  *   is -0 as there, and |w| up to 2^256), the product rounded once to float.
  * Rounding errors: each float op adds <= 2^-24 relative; the chains are ~8 roundings long plus
- *   the fits' 1.7e-8 .. 3.5e-8 (about 1/2 unit of 2^-24), measured below.
- * MEASURED: see the table at the end of this comment block (tools/kernel_harness.c
- *   `exhaustive 1 fast`, all 2^32 inputs, SSE2 and AVX2+FMA builds).
+ *   the fits' 1.7e-8 (exp) and the double rationals' 6.4e-9 / 7.2e-9.
+ * WHY m(t), k(t) IN DOUBLE: as float rationals in t ((4,5) / (4,4)) every Horner step weighs ~1
+ *   at large t, and each of P and Q lost ~4 units of 2^-24: gelu / gelu_grad measured 5.8 / 6.1
+ *   ulp (at 0.96 ns/element against 1.77 now, AVX2, one core); a degree-9 polynomial in
+ *   w = 4/(4+t) 4.7 / 3.8 ulp (its coefficients do not decay), the double rational with a
+ *   float division 3.8 / 4.6. A float form within 4 ulp needs a well-conditioned m and k
+ *   (e.g. pieces in a centred variable, coefficients selected per lane): not done.
+ * MEASURED: README "Which tier?" (tools/check_exhaustive_f32.py --tier fast, all 2^32 inputs).
  */
 #ifndef FASTGELU_FG_FAST_F32_H
 #define FASTGELU_FG_FAST_F32_H
 
 #include "fg_math.h"
 
-/* a*b + c in float: fmaf where the target has FMA (then one rounding), else two */
-FG_INLINE float fgf__ma(float a, float b, float c)
-{
-#if FG_HAS_FMA
-    return fmaf(a, b, c);
-#else
-    return a * b + c;
-#endif
-}
+/* The float kernels need hardware FMA: without it (the x86-64 baseline build, SSE2) their exact
+ * products took Veltkamp splits and ran no faster than the exact tier's double kernels (gelu 5.8
+ * vs 5.6 ns/element, 11.4 vs 5.5 where the results are subnormal; tools/kernel_harness.c bench
+ * fast), so there the fast tier runs the exact tier's kernels (<= 1 ulp). aarch64's baseline
+ * has FMA. */
+#define FGF_FLOAT_KERNELS FG_HAS_FMA
+#if FGF_FLOAT_KERNELS
+
+/* a*b + c in float, one rounding */
+FG_INLINE float fgf__ma(float a, float b, float c) { return fmaf(a, b, c); }
 #include "fg_fast_f32_coeffs.h"
 
-/* a*b - p exactly for p = fl(a*b) (Veltkamp/Dekker without FMA: |a|, |b| < 2^100 here) */
-FG_INLINE float fgf__prod_err(float a, float b, float p)
-{
-#if FG_HAS_FMA
-    return fmaf(a, b, -p);
-#else
-    const float sp = 4097.0f; /* 2^12 + 1 */
-    float ca = sp * a, ah = ca - (ca - a), al = a - ah;
-    float cb = sp * b, bh = cb - (cb - b), bl = b - bh;
-    return ((ah * bh - p) + ah * bl + al * bh) + al * bl;
-#endif
-}
+/* a*b - p exactly for p = fl(a*b) */
+FG_INLINE float fgf__prod_err(float a, float b, float p) { return fmaf(a, b, -p); }
 FG_INLINE float fgf__xor_sign(float a, uint32_t m) /* a with m's bits xored in (a sign flip) */
 {
     return fg__f32_from_bits(fg__f32_bits(a) ^ m);
@@ -175,35 +170,13 @@ FG_INLINE float fgf__t0_minus(float t) { return (FGF_T0_HI - t) + FGF_T0_LO; }
 /* exp(-2z(t)) = 2^k p; u = 4z(t) = 4ca t W, W = 1/a + t^2, both in float-float */
 FG_INLINE float fgf__tanh_exp(float t, float *ks)
 {
-#if FG_HAS_FMA
     float wh = fmaf(t, t, FGF_INVA_HI);
     float wl = fmaf(t, t, FGF_INVA_HI - wh) + FGF_INVA_LO; /* INVA_HI - wh exact: 12-bit head */
-#else
-    float s = t * t, se = fgf__prod_err(t, t, s);
-    float wh = s + FGF_INVA_HI;
-    float wl = (((FGF_INVA_HI - wh) + s) + se) + FGF_INVA_LO; /* the first two sums exact */
-#endif
     float ph = FGF_4CA_HI * t;
     float pl = fgf__ma(FGF_4CA_LO, t, fgf__prod_err(FGF_4CA_HI, t, ph));
     float uh = ph * wh;
     float ul = fgf__ma(pl, wh, fgf__ma(ph, wl, fgf__prod_err(ph, wh, uh)));
     return fgf__exp_half(uh, ul, ks);
-}
-/* (1 + e - h) 2^K = (2c d (1 + 3aU) + e0 expm1(w)) 2^K, d = t1 - t, U = t^2 + t t1 + t1^2,
- * w = 2c d (1 + aU); expm1(w) = 2^k2 em1 + (2^k2 - 1) from the reduction of v = -2w,
- * clamped at 40 (expm1 = -1 to float precision beyond; 2^k2 stays normal) */
-FG_INLINE float fgf__tanh_grad_B(float t)
-{
-    float d = (FGF_T1_HI - t) + FGF_T1_LO;
-    float U = fgf__ma(t, t + FGF_T1_HI, FGF_T1SQ_HI);
-    float v = (FGF_M4C_HI * d) * fgf__ma(FGF_A_HI, U, 1.0f);
-    uint32_t vb = fg__f32_bits(v), cap = fg__f32_bits(40.0f);
-    v = fg__f32_from_bits((int32_t)vb < (int32_t)cap ? vb : cap); /* signed: v < 0 passes */
-    float ks2, r = fgf__reduce(v, 0.0f, &ks2);
-    float em1 = r * FGF_EXPM1_P(r);
-    float S2 = fg__f32_from_bits((fg__f32_bits(ks2) << 23) + (127u << 23));
-    float expm1w = fgf__ma(S2, em1, S2 - 1.0f);
-    return fgf__ma(d, fgf__ma(FGF_6CA_K_HI, U, FGF_2C_K_HI), FGF_E0_K_HI * expm1w);
 }
 #define FGF_ONE_K 0x1p40f /* 2^K */
 
@@ -226,90 +199,98 @@ FG_INLINE double fgf__gelu_tanh_d(fgf__arg a, float p, float ks)
     double es = (double)p * fgf__scale_d(ks);
     return (double)fgf__side_x(a) - ((double)t * es) / ((double)FGF_ONE_K + es);
 }
-FG_INLINE double fgf__gelu_tanh_grad_d(fgf__arg a, float p, float ks)
-{
-    uint32_t tiny = fg__mask32((int32_t)a.abs < 0x32800000); /* |x| < 2^-26: exactly 1/2 */
-    float B = fgf__sel(a.far, -0.0f, fgf__tanh_grad_B(a.tq));
-    B = fg__f32_from_bits(fg__f32_bits(B) & ~tiny);
-    float base = fgf__sel(tiny, 0.5f, fgf__grad_base(a));
-    double es = (double)p * fgf__scale_d(ks);
-    double D = (double)FGF_ONE_K + es, den = D * D;
-    double num = es * (double)fgf__xor_sign(B, fgf__flip(a));
-    return fg__ma((double)base, den, num) / den;
-}
+
+#endif /* FGF_FLOAT_KERNELS */
 
 /* ---- public unary kernels -------------------------------------------------------------- */
 FG_INLINE float fg_fast_gelu_f(float x)
 {
+#if FGF_FLOAT_KERNELS
     fgf__arg a = fgf__arg_of(x, FGF_TPOS, FGF_TNEG, 0);
     float ks, p = fgf__gauss(a.tq, &ks);
     return fgf__ma(-(a.t * fgf__scale(ks, a.far)), fgf__gelu_A(p, a.tq), fgf__side_x(a));
+#else
+    return fg_gelu_f(x);
+#endif
 }
 FG_INLINE float fg_fast_gelu_grad_f(float x)
 {
+#if FGF_FLOAT_KERNELS
     fgf__arg a = fgf__arg_of(x, FGF_TPOS, FGF_TNEG, 0);
     float ks, p = fgf__gauss(a.tq, &ks);
     float c = fgf__xor_sign(fgf__t0_minus(a.tq) * fgf__scale(ks, a.far), fgf__flip(a)); /* exact */
     return fgf__ma(c, fgf__gelu_grad_B(p, a.tq), fgf__grad_base(a));
+#else
+    return fg_gelu_grad_f(x);
+#endif
 }
 FG_INLINE float fg_fast_gelu_tanh_f(float x)
 {
+#if FGF_FLOAT_KERNELS
     fgf__arg a = fgf__arg_of(x, FGF_TPOS, FGF_TNEGT, 1); /* tail: -0 */
     float ks, p = fgf__tanh_exp(a.tq, &ks);
     float es = p * fgf__scale(ks, a.far);
     return fgf__side_x(a) - (a.t * es) / (FGF_ONE_K + es);
+#else
+    return fg_gelu_tanh_f(x);
+#endif
 }
 FG_INLINE float fg_fast_gelu_tanh_grad_f(float x)
 {
-    fgf__arg a = fgf__arg_of(x, FGF_TPOS, FGF_TNEGT, 1); /* tail: -0 */
-    float ks, p = fgf__tanh_exp(a.tq, &ks);
-    float es = p * fgf__scale(ks, a.far);
-    float D = FGF_ONE_K + es, den = D * D;
-    float num = fgf__xor_sign(es * fgf__tanh_grad_B(a.tq), fgf__flip(a));
-    float y = fgf__ma(fgf__grad_base(a), den, num) / den;
-    return fgf__sel(fg__mask32((int32_t)a.abs < 0x32800000), 0.5f, y); /* |x| < 2^-26 */
+    return fg_gelu_tanh_grad_f(x);
 }
 
 /* ---- public fused kernels (w f(x) rounded once from f's double value) ------------------- */
 #define FGF_FUSED_ARG(x, tanh) fgf__arg_of(x, FGF_TPOS, (float)((tanh) ? FG_TMAXT_F_HI : FG_TMAX_F_HI), 1)
 FG_INLINE float fg_fast_gelu_backward_f(float g, float x)
 {
+#if FGF_FLOAT_KERNELS
     fgf__arg a = FGF_FUSED_ARG(x, 0);
     float ks, p = fgf__gauss(a.tq, &ks);
     return (float)((double)g * fgf__gelu_grad_d(a, p, ks));
+#else
+    return fg_gelu_backward_f(g, x);
+#endif
 }
 FG_INLINE float fg_fast_gelu_tanh_backward_f(float g, float x)
 {
-    fgf__arg a = FGF_FUSED_ARG(x, 1);
-    float ks, p = fgf__tanh_exp(a.tq, &ks);
-    return (float)((double)g * fgf__gelu_tanh_grad_d(a, p, ks));
+    return fg_gelu_tanh_backward_f(g, x);
 }
 FG_INLINE float fg_fast_geglu_f(float x, float b)
 {
+#if FGF_FLOAT_KERNELS
     fgf__arg a = FGF_FUSED_ARG(x, 0);
     float ks, p = fgf__gauss(a.tq, &ks);
     return (float)((double)b * fgf__gelu_d(a, p, ks));
+#else
+    return fg_geglu_f(x, b);
+#endif
 }
 FG_INLINE float fg_fast_geglu_tanh_f(float x, float b)
 {
+#if FGF_FLOAT_KERNELS
     fgf__arg a = FGF_FUSED_ARG(x, 1);
     float ks, p = fgf__tanh_exp(a.tq, &ks);
     return (float)((double)b * fgf__gelu_tanh_d(a, p, ks));
+#else
+    return fg_geglu_tanh_f(x, b);
+#endif
 }
 /* da = g b f'(a) (g b exact in double), db = g f(a): one exp for both */
 FG_INLINE void fg_fast_geglu_backward_f(float g, float x, float b, float *da, float *db)
 {
+#if FGF_FLOAT_KERNELS
     fgf__arg a = FGF_FUSED_ARG(x, 0);
     float ks, p = fgf__gauss(a.tq, &ks);
     *da = (float)(((double)g * (double)b) * fgf__gelu_grad_d(a, p, ks));
     *db = (float)((double)g * fgf__gelu_d(a, p, ks));
+#else
+    fg_geglu_backward_f(g, x, b, da, db);
+#endif
 }
 FG_INLINE void fg_fast_geglu_tanh_backward_f(float g, float x, float b, float *da, float *db)
 {
-    fgf__arg a = FGF_FUSED_ARG(x, 1);
-    float ks, p = fgf__tanh_exp(a.tq, &ks);
-    *da = (float)(((double)g * (double)b) * fgf__gelu_tanh_grad_d(a, p, ks));
-    *db = (float)((double)g * fgf__gelu_tanh_d(a, p, ks));
+    fg_geglu_tanh_backward_f(g, x, b, da, db);
 }
 
 #endif /* FASTGELU_FG_FAST_F32_H */

@@ -16,44 +16,17 @@
 /* t0 (zero of gelu_grad at -t0) as float + float = 0.751791524694 */
 #define FGF_T0_HI 0x1.80ead2p-1f
 #define FGF_T0_LO -0x1.a03fd4p-27f
-/* t1 (zero of gelu_tanh_grad at -t1) as float + float = 0.752461422071 */
-#define FGF_T1_HI 0x1.8142ap-1f
-#define FGF_T1_LO -0x1.85a06cp-27f
 /* 1/0.044715 = HI + LO, HI of 12 bits (so that W - HI is exact, W = t^2 + HI < 2^9) = 22.3638600023 */
 #define FGF_INVA_HI 0x1.65ep+4f
 #define FGF_INVA_LO -0x1.b4244cp-9f
 /* 4 c a = 4 sqrt(2/pi) 0.044715, float + float = 0.142709632545 */
 #define FGF_4CA_HI 0x1.2444f2p-3f
 #define FGF_4CA_LO 0x1.49b16ap-28f
-/* a = 0.044715 = 0.0447149984539 */
-#define FGF_A_HI 0x1.6e4e26p-5f
-#define FGF_A_LO 0.0f
-/* t1^2 = 0.566198170185 */
-#define FGF_T1SQ_HI 0x1.21e4bap-1f
-#define FGF_T1SQ_LO 0.0f
-/* -4c = -3.19153833389 */
-#define FGF_M4C_HI -0x1.988454p+1f
-#define FGF_M4C_LO 0.0f
-/* 2c 2^K = 1.7545667543e+12 */
-#define FGF_2C_K_HI 0x1.988454p+40f
-#define FGF_2C_K_LO 0.0f
-/* 6ca 2^K = 235366350848.0 */
-#define FGF_6CA_K_HI 0x1.b6676cp+37f
-#define FGF_6CA_K_LO 0.0f
-/* e0 2^K, e0 = exp(-2 z(t1)) = 321008140288.0 */
-#define FGF_E0_K_HI 0x1.2af64ep+38f
-#define FGF_E0_K_LO 0.0f
 
 /* --------------------------------------------------------------------------------------
  * FGF_EXP: exp(-v/2) ~= 1 + v*P(v), P of degree 5, v in [-ln2, ln2] (exp(-u/2) = 2^k exp(-v/2)); relative error.
  * max rel err (float32 coefficients, exact arithmetic): 1.717e-8 (= 2^-25.8) at 0.69314787
  */
 #define FGF_EXP_P(v) (fgf__ma((v), fgf__ma((v), fgf__ma((v), fgf__ma((v), fgf__ma((v), 0x1.6ae73p-16f, -0x1.126782p-12f), 0x1.555822p-9f), -0x1.55541ap-6f), 0x1.fffffcp-4f), -0x1p-1f))
-
-/* --------------------------------------------------------------------------------------
- * FGF_EXPM1: expm1(-v/2) ~= v*P(v), P of degree 6, v in [-ln2, ln2] (exp(-u/2) = 2^k exp(-v/2)); relative error.
- * max rel err (float32 coefficients, exact arithmetic): 2.174e-9 (= 2^-28.78) at -0.69314787
- */
-#define FGF_EXPM1_P(v) (fgf__ma((v), fgf__ma((v), fgf__ma((v), fgf__ma((v), fgf__ma((v), fgf__ma((v), -0x1.a019e8p-20f, 0x1.6d748p-16f), -0x1.1111a6p-12f), 0x1.5554aep-9f), -0x1.555554p-6f), 0x1p-3f), -0x1p-1f))
 
 #endif /* FASTGELU_FG_FAST_F32_COEFFS_H */
