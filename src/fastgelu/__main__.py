@@ -252,8 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "(fastgelu: the exact tier, fastgelu.<name>; fast: fastgelu.fast.<name>) "
                     "and their peers on x = 3*N(0,1), with each tier's ratio to the peers "
                     "and fast/fg, measured in one run. Each implementation's results are "
-                    "checked first (fastgelu's tiers against their ulp bounds); exit status "
-                    "1 if a tier's are wrong. Peers that are not installed are skipped.")
+                    "checked first (fastgelu's tiers' 16- and 32-bit results against their "
+                    "ulp bounds); exit status 1 if a tier's are wrong. Peers that are not "
+                    "installed are skipped.")
     p.add_argument("--sizes", type=_csv(_size, "sizes"), default=[1_000, 100_000, 1_000_000],
                    help="comma-separated element counts, e.g. 1e3,1e5,2^20 (default: 1e3,1e5,1e6)")
     p.add_argument("--dtype", type=_csv(_choice(_bench.ALL_DTYPES + ("both", "all"), "dtype",
