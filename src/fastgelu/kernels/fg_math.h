@@ -293,6 +293,16 @@ FG_INLINE fg__dd fg__two_sum(double a, double b)
 
 /* Precision-generic operations: double-double when dd, else plain double (lo unused, and
  * never touched, so nothing of it survives in the float32 path). */
+/* The left-side functions take a precision LEVEL in the same `dd` parameter: 0 (float32),
+ * 1 (float64, double-double) or FG_FAST64 (the float64 fast tier, fg_fast_f64.h): plain
+ * double arithmetic like level 0, but exp's argument (t^2, u) formed and reduced exactly as
+ * at level 1 -- in double its rounding error times |arg| (up to ~1600) would cost ~2^10 ulp
+ * -- and one fitted table per factor (FG_*_FD). They pass FG_ARITH(dd) to the fgP_*
+ * arithmetic and FG_EXACT_ARG(dd) where exp's argument is formed; both are dd itself at
+ * levels 0 and 1. */
+#define FG_FAST64 2
+#define FG_ARITH(dd) ((dd) == 1)
+#define FG_EXACT_ARG(dd) ((dd) != 0)
 #define FG_C(name) fg__mk(name##_HI, name##_LO)
 FG_INLINE fg__dd fgP_mul(const int dd, fg__dd a, fg__dd b)
 {
@@ -384,6 +394,7 @@ FG_INLINE fg__dd fgP_sel_neg(const int dd, double s, fg__dd a, fg__dd b)
  *   rest; expm1(-vh/2) = -vh/2 + vh^2/8 (exact double-double) + vh^3 P(vh) (FG_EXPM1_D,
  *   1.5e-18 relative), plus -vl/2 * e^{-vh/2} to first order (|vl| < 2^-29: the second order
  *   is < 2^-60).  ~2^-58 relative.
+ * fast float64 (FG_FAST64): the float64 reduction, then a plain double expm1 (below).
  * Valid for -3 < u < 1600 (k + off + 1023 in range).                                    */
 FG_INLINE fg__dd fg__expm1_half(double uh, double ul, const int dd, const int m1acc, double *ks_out)
 {
@@ -394,6 +405,12 @@ FG_INLINE fg__dd fg__expm1_half(double uh, double ul, const int dd, const int m1
     if (!dd) {
         double v = fg__ma(kd, 2.0 * FG_LN2D_HI, uh);
         return fg__mk(v * (m1acc ? FG_EXPM1_F_P(v) : FG_EXP_F_P(v)), 0.0);
+    } else if (dd == FG_FAST64) {
+        /* vh exact as below; v = vh + vl rounded (2^-54 absolute, 2^-55 of exp); expm1 of
+         * degree 11 (FG_EXPM1_FD: 2.1e-17 relative to expm1, so m1acc holds too) */
+        double vh = fg__ma(kd, 2.0 * FG_LN2_HI, uh);
+        double v = vh + fg__ma(kd, 2.0 * FG_LN2_LO, ul);
+        return fg__mk(v * FG_EXPM1_FD_P(v), 0.0);
     } else {
         double vh = fg__ma(kd, 2.0 * FG_LN2_HI, uh);
         double vl = fg__ma(kd, 2.0 * FG_LN2_LO, ul);
@@ -421,7 +438,19 @@ FG_INLINE fg__dd fgP_exp_scale(const int dd, fg__dd em1, double S)
  * float64: f = c(t) (1 + delta(t)); c = (p0 + p1 t)/(1 + q1 t + q2 t^2) (FG_*_DC, ~2e-3)
  *   evaluated in double-double (its own rounding ~2^-100); delta = f/c - 1 (FG_*_DDELTA,
  *   (11,11), |delta| < 3e-3, 2.6e-18 / 1.4e-18 absolute) in plain double: its ~3 ulp of
- *   rounding is damped by |delta| to ~2^-60.                                              */
+ *   rounding is damped by |delta| to ~2^-60.
+ * fast float64: plain double, each as a constant c = 1/sqrt(2pi) and a (10,10) rational whose
+ *   rounding errors the formula damps (a direct rational accumulates ~1 rounding per degree
+ *   where t is large: 4.4 x 2^-52 measured for m): m = c Q/(t Q + P) (P/Q ~ c/m - t, enters
+ *   as g/(t + g); m(0) = 1/2 exactly), k = c (1 + P/Q) (P/Q ~ k/c - 1, enters as h/(1 + h));
+ *   1.4e-17 and 2.6e-17 relative (FG_M_FD, FG_K_FD).                                      */
+/* (the fast tier's fg__gauss carries c in its exact scaling: m/c, and h = k/c - 1) */
+FG_INLINE double fg__mills_fd(double t)
+{
+    double q = FG_M_FD_Q(t);
+    return q / fg__ma(t, q, FG_M_FD_P(t));
+}
+FG_INLINE double fg__kfun_h_fd(double t) { return FG_K_FD_P(t) / FG_K_FD_Q(t); }
 FG_INLINE fg__dd fg__rat12_dd(double t, double p0, double p1, double q1, double q2)
 {
     fg__dd pt = fg__two_prod(p1, t);
@@ -452,13 +481,15 @@ FG_INLINE fg__dd fg__rat12_dd(double t, double p0, double p1, double q1, double 
 FG__DEFINE_FITTED(fg__mills, M)
 FG__DEFINE_FITTED(fg__kfun, K)
 
-/* e^{-t^2/2} 2^off as a double-double, negated if neg (t^2 exact: fgP_sq). */
+/* e^{-t^2/2} 2^off as a double-double, negated if neg (t^2 exact: fgP_sq); FG_FAST64:
+ * times c = FG_ISQRT2PI_HI, exact in the scaling (one rounding less than c m, c k). */
 FG_INLINE fg__dd fg__gauss(double t, const int dd, const int off, const int neg)
 {
-    fg__dd s = fgP_sq(dd, t);
+    fg__dd s = fgP_sq(FG_EXACT_ARG(dd), t);
     double ks;
     fg__dd em1 = fg__expm1_half(s.hi, s.lo, dd, 0, &ks);
-    return fgP_exp_scale(dd, em1, fg__pow2(ks, off, neg));
+    double S = fg__pow2(ks, off, neg);
+    return fgP_exp_scale(FG_ARITH(dd), em1, dd == FG_FAST64 ? S * FG_ISQRT2PI_HI : S);
 }
 
 /* ---- gelu -------------------------------------------------------------------------------
@@ -468,8 +499,12 @@ FG_INLINE fg__dd fg__gauss(double t, const int dd, const int off, const int neg)
  * is applied last (one rounding also for subnormal results); -0 for x = -0.            */
 FG_INLINE fg__dd fg__gelu_left(double t, const int dd, const int off)
 {
-    fg__dd en = fg__gauss(t, dd, off, 1); /* -e^{-t^2/2} 2^off */
-    return fgP_muld(dd, fgP_mul(dd, en, fg__mills(t, dd)), t); /* gelu(-t) 2^off */
+    /* FG_FAST64: e and m of t + 2^-400 (= t from 2^-346 on; below, both are exact at it),
+     * so that t^2 cannot underflow: the fast tier runs tiny inputs through here */
+    const double te = dd == FG_FAST64 ? t + 0x1p-400 : t;
+    fg__dd en = fg__gauss(te, dd, off, 1); /* -e^{-t^2/2} 2^off */
+    fg__dd m = dd == FG_FAST64 ? fg__mk(fg__mills_fd(te), 0.0) : fg__mills(te, dd);
+    return fgP_muld(FG_ARITH(dd), fgP_mul(FG_ARITH(dd), en, m), t); /* gelu(-t) 2^off */
 }
 FG_INLINE double fg__gelu_core_d(double x)
 {
@@ -489,8 +524,11 @@ FG_INLINE double fg__gelu_core_d(double x)
 FG_INLINE fg__dd fg__gelu_grad_left(double t, const int dd, const int off)
 {
     fg__dd e = fg__gauss(t, dd, off, 0); /* e^{-t^2/2} 2^off */
-    fg__dd d = fgP_tminus(dd, FG_T0_HI, FG_T0_LO, FG_T0_LO2_HI, t); /* t0 - t */
-    return fgP_mul(dd, e, fgP_mul(dd, d, fg__kfun(t, dd))); /* gelu_grad(-t) 2^off */
+    fg__dd d = fgP_tminus(FG_ARITH(dd), FG_T0_HI, FG_T0_LO, FG_T0_LO2_HI, t); /* t0 - t */
+    /* FG_FAST64: (t0 - t) k/c = d + d h in one rounding */
+    fg__dd dk = dd == FG_FAST64 ? fg__mk(fg__ma(d.hi, fg__kfun_h_fd(t), d.hi), 0.0)
+                                : fgP_mul(FG_ARITH(dd), d, fg__kfun(t, dd));
+    return fgP_mul(FG_ARITH(dd), e, dk); /* gelu_grad(-t) 2^off */
 }
 /* The gradients' last step, from g = f'(-t) (x 2^600 if dd): f'(x) = g for x < 0 and
  * 1 - g for x >= 0 (both gradients satisfy f'(t) + f'(-t) = 1). */
@@ -508,6 +546,12 @@ FG_INLINE double fg__gelu_grad_core_d(double x)
     return fg__grad_from_left_d(x, fg__gelu_grad_left(t, 1, 600));
 }
 
+/* u = 4z(t) = t (4c + 4ca t^2) (t^2 exact by fgP_sq) */
+FG_INLINE fg__dd fg__tanh_u(const int dd, double t)
+{
+    return fgP_muld(dd, fgP_add(dd, fgP_mul(dd, FG_C(FG_4CA), fgP_sq(dd, t)), FG_C(FG_4C)), t);
+}
+
 /* ---- gelu_tanh --------------------------------------------------------------------------
  * e = exp(-2z(t)) = exp(-u/2), u = 4z(t) = t (4c + 4ca t^2) (double-double in float64:
  * |u| reaches 1600 and exp needs it to ~2^-58 absolute);  gelu_tanh(-t) = -t e/(1+e),
@@ -518,8 +562,7 @@ FG_INLINE double fg__gelu_tanh_core_d(double x)
     const double T = FG_TMAXT_D_HI;
     const int off = 600;
     double t = fg__clamp(fabs(x), T);
-    fg__dd s = fgP_sq(dd, t);
-    fg__dd u = fgP_muld(dd, fgP_add(dd, fgP_mul(dd, FG_C(FG_4CA), s), FG_C(FG_4C)), t);
+    fg__dd u = fg__tanh_u(dd, t);
     double ks;
     fg__dd em1 = fg__expm1_half(u.hi, u.lo, dd, 0, &ks);
     fg__dd es = fgP_exp_scale(dd, em1, fg__pow2(ks, off, 0)); /* e 2^600 */
@@ -532,6 +575,10 @@ FG_INLINE double fg__gelu_tanh_core_d(double x)
     return r; /* (x > FG_EXACT_D and +-inf never get here: fg_gelu_tanh_d) */
 }
 
+FG_INLINE double fg__fast_dq(double t, double W)
+{
+    return fg__ma(FG_T1_HI - t, W, FG_T1_LO * W);
+}
 /* ---- gelu_tanh_grad ---------------------------------------------------------------------
  * gelu_tanh_grad(-t) = e (1 + e - h)/(1+e)^2, h = 2z'(t) t, with 1 + e - h = d 2c(1 + 3aU)
  * + e0 expm1(w) (d = t1 - t); e = e0 exp(w) = e0 2^k (1+em1), with u = -2w = -4c d (1 + aU)
@@ -540,33 +587,48 @@ FG_INLINE double fg__gelu_tanh_core_d(double x)
  * cancellation), and one formula serves both sides.                                       */
 FG_INLINE fg__dd fg__gelu_tanh_grad_left(double t, const int dd, const int off)
 {
-    fg__dd d = fgP_tminus(dd, FG_T1_HI, FG_T1_LO, FG_T1_LO2_HI, t); /* t1 - t */
+    const int A = FG_ARITH(dd);
+    fg__dd d = fgP_tminus(A, FG_T1_HI, FG_T1_LO, FG_T1_LO2_HI, t); /* t1 - t */
     /* 1 + aU, U = t^2 + t t1 + t1^2; float64 by Horner in t: (1 + a t1^2) + t (a t1 + a t) */
-    fg__dd aU1 = dd ? fgP_add(dd, fgP_muld(dd, fgP_add(dd, fgP_muld(dd, FG_C(FG_A), t), FG_C(FG_AT1)), t),
-                              FG_C(FG_AT1SQ1))
-                    : fg__mk(fg__ma(FG_A_HI, fg__ma(t, t + FG_T1_HI, FG_T1SQ_HI), 1.0), 0.0);
-    fg__dd mcd = dd ? fgP_mul(dd, fg__mk(-FG_4C_HI, -FG_4C_LO), d) : fg__mk(-FG_4C_HI * d.hi, 0.0);
-    fg__dd u = fgP_mul(dd, mcd, aU1);                                         /* -2w */
+    fg__dd aU1 = A ? fgP_add(A, fgP_muld(A, fgP_add(A, fgP_muld(A, FG_C(FG_A), t), FG_C(FG_AT1)), t),
+                             FG_C(FG_AT1SQ1))
+                   : fg__mk(fg__ma(FG_A_HI, fg__ma(t, t + FG_T1_HI, FG_T1SQ_HI), 1.0), 0.0);
+    fg__dd mcd = A ? fgP_mul(A, fg__mk(-FG_4C_HI, -FG_4C_LO), d) : fg__mk(-FG_4C_HI * d.hi, 0.0);
+    fg__dd u = fgP_mul(A, mcd, aU1);                                          /* -2w */
+    /* FG_FAST64: exp's argument as u(t) - u(t1), from the double-double u(t) (mcd aU1 in
+     * double is ~2 ulp relative, up to 2^-41 absolute where -2w reaches ~1600) */
+    fg__dd uw = dd == FG_FAST64 ? fgP_add(1, fg__tanh_u(1, t), fg__mk(-FG_U1_HI, -FG_U1_LO)) : u;
     double ks;
-    fg__dd em1 = fg__expm1_half(u.hi, u.lo, dd, 1, &ks);
+    fg__dd em1 = fg__expm1_half(uw.hi, uw.lo, dd, 1, &ks);
     double S = fg__pow2(ks, off, 0);
     fg__dd es, em1w;
-    if (!dd) {
+    if (dd == FG_FAST64) {
+        /* e0 folded into the exact scalings (a rounding less each): es = e0 exp(w) 2^off = e
+         * 2^off, em1w = e0 expm1(w) = e0 2^k (1 + em1) - e0 */
+        double St = fg__unscale_beside_one(fg__mk(S, 0.0)).hi, Se = FG_E0_HI * S, S0 = FG_E0_HI * St;
+        es = fg__mk(fg__ma(Se, em1.hi, Se), 0.0);
+        em1w = fg__mk(fg__ma(S0, em1.hi, S0 - FG_E0_HI), 0.0);
+    } else if (!A) {
+        double St = dd ? fg__unscale_beside_one(fg__mk(S, 0.0)).hi : S; /* 2^k (0 where tiny) */
         es = fg__mk(fg__ma(S, em1.hi, S), 0.0);      /* exp(w) (not 1 + expm1(w): cancels) */
-        em1w = fg__mk(fg__ma(S, em1.hi, S - 1.0), 0.0);
+        em1w = fg__mk(fg__ma(St, em1.hi, St - 1.0), 0.0);
     } else {
         double St = fg__unscale_beside_one(fg__mk(S, 0.0)).hi; /* 2^k, or 0 where tiny */
-        es = fgP_exp_scale(dd, em1, S);              /* exp(w) 2^600 */
+        es = fgP_exp_scale(A, em1, S);               /* exp(w) 2^600 */
         fg__dd q = fg__two_sum(St - 1.0, St * em1.hi);
         em1w = fg__mk(q.hi, q.lo + St * em1.lo);
     }
-    fg__dd e_s = fgP_mul(dd, FG_C(FG_E0), es);                      /* e (x 2^600 if dd) */
-    fg__dd e = dd ? fg__unscale_beside_one(e_s) : e_s;            /* only in 1 + e */
-    /* d 2c(1 + 3aU) = -4cd + 6cd(1 + aU) = mcd - 1.5 u (the cancellation loses < 2 bits) */
-    fg__dd dQ = fgP_add(dd, mcd, fgP_muld(dd, u, -1.5));
-    fg__dd B = fgP_add(dd, dQ, fgP_mul(dd, FG_C(FG_E0), em1w)); /* 1 + e - h */
-    fg__dd onee = fgP_addd(dd, e, 1.0);
-    return fgP_div(dd, fgP_mul(dd, e_s, B), fgP_mul(dd, onee, onee)); /* (x 2^600 if dd) */
+    fg__dd e_s = dd == FG_FAST64 ? es : fgP_mul(A, FG_C(FG_E0), es); /* e (x 2^off) */
+    fg__dd e = dd ? fg__unscale_beside_one(e_s) : e_s;             /* only in 1 + e */
+    /* d 2c(1 + 3aU) = -4cd + 6cd(1 + aU) = mcd - 1.5 u (the cancellation loses < 2 bits);
+     * FG_FAST64, where each lost bit is an ulp of the result: d (2c + 6ca U) directly,
+     * (t1_hi - t) W + t1_lo W in one rounding (plus that of t1_hi - t, exact near t1) */
+    fg__dd dQ = dd == FG_FAST64
+                    ? fg__mk(fg__fast_dq(t, fg__ma(1.5 * FG_4CA_HI, fg__ma(t, t + FG_T1_HI, FG_T1SQ_HI), 0.5 * FG_4C_HI)), 0.0)
+                    : fgP_add(A, mcd, fgP_muld(A, u, -1.5));
+    fg__dd B = fgP_add(A, dQ, dd == FG_FAST64 ? em1w : fgP_mul(A, FG_C(FG_E0), em1w)); /* 1 + e - h */
+    fg__dd onee = fgP_addd(A, e, 1.0);
+    return fgP_div(A, fgP_mul(A, e_s, B), fgP_mul(A, onee, onee)); /* (x 2^off) */
 }
 FG_INLINE double fg__gelu_tanh_grad_core_d(double x)
 {
@@ -662,8 +724,7 @@ FG_INLINE double fg__gelu_tanh_value_f(float x, const int zero_tail)
     const float T = (float)FG_TMAXT_F_HI;
     fg__f32_arg a = fg__f32_arg_of(x, T, zero_tail);
     double t = fg__f32_double(fg__f32_clamp_bits(a, T)); /* T for every far x */
-    fg__dd s = fgP_sq(0, t);
-    fg__dd u = fgP_muld(0, fgP_add(0, fgP_mul(0, FG_C(FG_4CA), s), FG_C(FG_4C)), t);
+    fg__dd u = fg__tanh_u(0, t);
     double ks;
     fg__dd em1 = fg__expm1_half(u.hi, u.lo, 0, 0, &ks);
     double en = fg__ma(em1.hi, fg__pow2(ks, 0, 1), fg__pow2(ks, 0, 1)); /* -e */
@@ -841,8 +902,7 @@ FG_INLINE fg__scaled_dd fg__gelu_tanh_scaled_dd(double x)
 {
     const double T = FG_TMAXT_D_HI;
     double t = fg__clamp(fabs(x), T);
-    fg__dd s = fgP_sq(1, t);
-    fg__dd u = fgP_muld(1, fgP_add(1, fgP_mul(1, FG_C(FG_4CA), s), FG_C(FG_4C)), t);
+    fg__dd u = fg__tanh_u(1, t);
     double ks;
     fg__dd em1 = fg__expm1_half(u.hi, u.lo, 1, 0, &ks);
     fg__dd es = fgP_exp_scale(1, em1, fg__pow2(ks, 600, 0));              /* e 2^600 */

@@ -1,0 +1,85 @@
+/* fg_fast_f64.h -- the float64 kernels of the fast tier (fastgelu.fast, issue #16):
+ * fg_fast_<name>_d, with the signatures of fg_<name>_d (fg_math.h).
+ *
+ * Contract: <= 4 ulp (the exact tier: <= 0.76), relative down to where the true result
+ * underflows; special values, NaN payloads and FP flags as the exact tier.
+ *
+ * Design: the exact tier's left sides (fg__<fn>_left, fg_math.h) at precision level
+ * FG_FAST64: plain double arithmetic, except exp's argument (t^2 by two_prod; the tanh
+ * pair's u = 4z(t) as a double-double), which must be exact to ~2^-55 absolute where it
+ * reaches ~1600; expm1 of degree 11 and one rational per factor (FG_*_FD, fg_coeffs.h).
+ * As in the exact tier the left side is computed x 2^600 (no precision lost to subnormal
+ * intermediates) and the right side follows from f(t) = t + f(-t), f'(t) = 1 - f'(-t).
+ *
+ * Special inputs, with no flag the exact tier does not raise, by few operations:
+ *   - |x| is clamped at the left-tail clamp T for x < 0 and at FG_EXACT_D (10) for x >= 0,
+ *     where f(x) = x + (a value < 2^-60 x) and f' = 1 - (< 2^-60) round to x and 1: the
+ *     left-side value then never underflows on the right side;
+ *   - t + 2^-400 where t^2 is formed: t^2 cannot underflow (tiny x), and f(-t) is still
+ *     exact to the last bit (gelu: only in e^{-t^2/2} and m(t); the gradients = 1/2 there);
+ *   - x = +-inf: the 2^-600 unscaling is 0 instead, so f(-inf) = (clamped value) * 0 = -0
+ *     exactly, with no underflow, and f(+inf) = x + 0 or 1 - 0;
+ *   - NaN: fg__keep_nan, as the exact tier; the gradients at |x| < 2^-60: exactly 1/2.
+ * Branch-free under the rules of fg_math.h (bit selects, no FP compare).
+ */
+#ifndef FASTGELU_FG_FAST_F64_H
+#define FASTGELU_FG_FAST_F64_H
+
+#include "fg_math.h"
+
+/* min(|x|, T) for x < 0, min(x, FG_EXACT_D) for x >= 0; NaN stays NaN. */
+FG_INLINE double fg__fast_t(double x, double T)
+{
+    return fg__clamp(fabs(x), fg__sel_neg(x, T, FG_EXACT_D));
+}
+/* 2^-600 (the left side's scale), 0 for x = +-inf (and NaN: fg__keep_nan decides there). */
+FG_INLINE double fg__fast_unscale(double x)
+{
+    return fg__sel_mask(fg__mask_abs_below(x, INFINITY), 0x1p-600, 0.0);
+}
+/* f'(x) from g = f'(-t) 2^600: g for x < 0, 1 - g for x >= 0, 1/2 for |x| < 2^-60 */
+FG_INLINE double fg__fast_grad(double x, double g)
+{
+    g *= fg__fast_unscale(x);
+    double y = fg__sel_neg(x, g, 1.0 - g);
+    return fg__keep_nan(x, fg__sel_mask(fg__mask_abs_below(x, FG_TINY_D), 0.5, y));
+}
+
+/* gelu(x) = gelu(-t) for x < 0, x + gelu(-t) for x >= 0 (t = x there, but for x > 10) */
+FG_INLINE double fg__fast_gelu_value(double x)
+{
+    double t = fg__fast_t(x, FG_TMAX_D_HI);
+    double g = fg__gelu_left(t, FG_FAST64, 600).hi * fg__fast_unscale(x);
+    return fg__sel_neg(x, g, x + g);
+}
+FG_INLINE double fg__fast_gelu_grad_value(double x)
+{
+    double t = fg__fast_t(x, FG_TMAX_D_HI) + 0x1p-400;
+    return fg__fast_grad(x, fg__gelu_grad_left(t, FG_FAST64, 600).hi);
+}
+/* gelu_tanh(-t) = -t e/(1 + e), gelu_tanh(x) = x/(1 + e) for x >= 0, e = exp(-u/2):
+ * e 2^600 in the numerator, e itself (0 where below 2^-110) in 1 + e. */
+FG_INLINE double fg__fast_gelu_tanh_value(double x)
+{
+    double t = fg__fast_t(x, FG_TMAXT_D_HI);
+    fg__dd u = fg__tanh_u(1, t + 0x1p-400);
+    double ks;
+    fg__dd em1 = fg__expm1_half(u.hi, u.lo, FG_FAST64, 0, &ks);
+    fg__dd es = fgP_exp_scale(0, em1, fg__pow2(ks, 600, 0)); /* e 2^600 */
+    double den = 1.0 + fg__unscale_beside_one(es).hi;
+    double q = fg__sel_neg(x, t * es.hi, x) / den;
+    return q * fg__sel_neg(x, -fg__fast_unscale(x), 1.0);
+}
+FG_INLINE double fg__fast_gelu_tanh_grad_value(double x)
+{
+    double t = fg__fast_t(x, FG_TMAXT_D_HI) + 0x1p-400;
+    return fg__fast_grad(x, fg__gelu_tanh_grad_left(t, FG_FAST64, 600).hi);
+}
+
+/* ---- public kernels ---------------------------------------------------------------------- */
+FG_INLINE double fg_fast_gelu_d(double x) { return fg__keep_nan(x, fg__fast_gelu_value(x)); }
+FG_INLINE double fg_fast_gelu_grad_d(double x) { return fg__fast_gelu_grad_value(x); }
+FG_INLINE double fg_fast_gelu_tanh_d(double x) { return fg__keep_nan(x, fg__fast_gelu_tanh_value(x)); }
+FG_INLINE double fg_fast_gelu_tanh_grad_d(double x) { return fg__fast_gelu_tanh_grad_value(x); }
+
+#endif /* FASTGELU_FG_FAST_F64_H */
