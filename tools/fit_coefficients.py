@@ -500,7 +500,11 @@ def fast64_constants():
     """Constants of the fast float64 tier only (rendered after its tables)."""
     u1 = 4 * C_TANH * (T1 + A_TANH * T1 ** 3)
     return {"FG_U1": ("u(t1) = 4 z(t1) (so that -2w = u(t) - u(t1) in gelu_tanh_grad)", split2(u1)),
-            "FG_ISQRT2PI": ("c = 1/sqrt(2pi) (its _HI is the c of FG_M_FD, FG_K_FD)", split2(1 / SQRT2PI))}
+            "FG_ISQRT2PI": ("c = 1/sqrt(2pi) (its _HI is the c of FG_M_FD, FG_K_FD)", split2(1 / SQRT2PI)),
+            # W(t) = 2c (1 + 3aU) = W0 + W1 t + W2 t^2 (gelu_tanh_grad: 1 + e - h = (t1 - t) W + e0 expm1(w))
+            "FG_TW0": ("W0 = 2c + 6ca t1^2", split2(2 * C_TANH + 6 * C_TANH * A_TANH * T1 * T1)),
+            "FG_TW1": ("W1 = 6ca t1", split2(6 * C_TANH * A_TANH * T1)),
+            "FG_TW2": ("W2 = 6ca", split2(6 * C_TANH * A_TANH))}
 
 
 def constants():

@@ -575,9 +575,14 @@ FG_INLINE double fg__gelu_tanh_core_d(double x)
     return r; /* (x > FG_EXACT_D and +-inf never get here: fg_gelu_tanh_d) */
 }
 
-FG_INLINE double fg__fast_dq(double t, double W)
+/* FG_FAST64: 1 + e - h = d 2c(1 + 3aU) + e0 expm1(w) = (t1 - t) W + em1w, W = W0 + W1 t +
+ * W2 t^2 (positive terms), t1_hi - t exact by two_sum: one rounding, at the end (each
+ * rounding on the way is an ulp of the result near the top of a binade) */
+FG_INLINE double fg__tanh_grad_b_fast(double t, double em1w)
 {
-    return fg__ma(FG_T1_HI - t, W, FG_T1_LO * W);
+    double W = fg__ma(t, fg__ma(t, FG_TW2_HI, FG_TW1_HI), FG_TW0_HI);
+    fg__dd s = fg__two_sum(FG_T1_HI, -t);
+    return fg__ma(s.hi, W, fg__ma(s.lo + FG_T1_LO, W, em1w));
 }
 /* ---- gelu_tanh_grad ---------------------------------------------------------------------
  * gelu_tanh_grad(-t) = e (1 + e - h)/(1+e)^2, h = 2z'(t) t, with 1 + e - h = d 2c(1 + 3aU)
@@ -621,12 +626,12 @@ FG_INLINE fg__dd fg__gelu_tanh_grad_left(double t, const int dd, const int off)
     fg__dd e_s = dd == FG_FAST64 ? es : fgP_mul(A, FG_C(FG_E0), es); /* e (x 2^off) */
     fg__dd e = dd ? fg__unscale_beside_one(e_s) : e_s;             /* only in 1 + e */
     /* d 2c(1 + 3aU) = -4cd + 6cd(1 + aU) = mcd - 1.5 u (the cancellation loses < 2 bits);
-     * FG_FAST64, where each lost bit is an ulp of the result: d (2c + 6ca U) directly,
-     * (t1_hi - t) W + t1_lo W in one rounding (plus that of t1_hi - t, exact near t1) */
-    fg__dd dQ = dd == FG_FAST64
-                    ? fg__mk(fg__fast_dq(t, fg__ma(1.5 * FG_4CA_HI, fg__ma(t, t + FG_T1_HI, FG_T1SQ_HI), 0.5 * FG_4C_HI)), 0.0)
-                    : fgP_add(A, mcd, fgP_muld(A, u, -1.5));
-    fg__dd B = fgP_add(A, dQ, dd == FG_FAST64 ? em1w : fgP_mul(A, FG_C(FG_E0), em1w)); /* 1 + e - h */
+     * FG_FAST64, where each lost bit is an ulp of the result: fg__tanh_grad_b_fast, and
+     * (1 + e)^2 as 1 + e(2 + e) in one rounding instead of three */
+    fg__dd dQ = fgP_add(A, mcd, fgP_muld(A, u, -1.5));
+    if (dd == FG_FAST64)
+        return fg__mk(e_s.hi * fg__tanh_grad_b_fast(t, em1w.hi) / fg__ma(e.hi, e.hi + 2.0, 1.0), 0.0);
+    fg__dd B = fgP_add(A, dQ, fgP_mul(A, FG_C(FG_E0), em1w)); /* 1 + e - h */
     fg__dd onee = fgP_addd(A, e, 1.0);
     return fgP_div(A, fgP_mul(A, e_s, B), fgP_mul(A, onee, onee)); /* (x 2^off) */
 }
