@@ -76,10 +76,80 @@ FG_INLINE double fg__fast_gelu_tanh_grad_value(double x)
     return fg__fast_grad(x, fg__gelu_tanh_grad_left(t, FG_FAST64, 600).hi);
 }
 
+/* ---- the fused products w f(x) -------------------------------------------------------------
+ * As the exact tier's (FG__DEFINE_TIMES_D: the double-double product w f rounded once, the
+ * same special values and flags), from f(x) as (hi, 0, scale): the fast value before its
+ * last scaling, so the product keeps its precision where f(x) is subnormal; x > 10 (+inf)
+ * is f(x) = x or 1 itself (scale 1). <= f's relative error + 1/2 ulp. */
+FG_INLINE fg__scaled_dd fg__fast_scaled(double x, double v) /* v = f(x) 2^600 for x <= 10 */
+{
+    return fg__scaled_or_identity(x, FG_EXACT_D, fg__mk(v, 0.0));
+}
+FG_INLINE fg__scaled_dd fg__fast_gelu_scaled(double x)
+{
+    double t = fg__fast_t(x, FG_TMAX_D_HI);
+    double g = fg__gelu_left(t, FG_FAST64, 600).hi;
+    return fg__fast_scaled(x, fg__sel_neg(x, g, fg__ma(t, 0x1p600, g)));
+}
+FG_INLINE fg__scaled_dd fg__fast_grad_scaled(double x, double g) /* g = f'(-t) 2^600 */
+{
+    return fg__mk_scaled(fg__sel_neg(x, g, 0x1p600 - g), 0.0, 0x1p-600);
+}
+FG_INLINE fg__scaled_dd fg__fast_gelu_grad_scaled(double x)
+{
+    double t = fg__fast_t(x, FG_TMAX_D_HI) + 0x1p-400;
+    return fg__fast_grad_scaled(x, fg__gelu_grad_left(t, FG_FAST64, 600).hi);
+}
+FG_INLINE fg__scaled_dd fg__fast_gelu_tanh_scaled(double x)
+{
+    double t = fg__fast_t(x, FG_TMAXT_D_HI);
+    fg__dd u = fg__tanh_u(1, t + 0x1p-400);
+    double ks;
+    fg__dd em1 = fg__expm1_half(u.hi, u.lo, FG_FAST64, 0, &ks);
+    fg__dd es = fgP_exp_scale(0, em1, fg__pow2(ks, 600, 0)); /* e 2^600 */
+    double den = 1.0 + fg__unscale_beside_one(es).hi;
+    return fg__fast_scaled(x, fg__sel_neg(x, -(t * es.hi), t * 0x1p600) / den);
+}
+FG_INLINE fg__scaled_dd fg__fast_gelu_tanh_grad_scaled(double x)
+{
+    double t = fg__fast_t(x, FG_TMAXT_D_HI) + 0x1p-400;
+    return fg__fast_grad_scaled(x, fg__gelu_tanh_grad_left(t, FG_FAST64, 600).hi);
+}
+FG__DEFINE_TIMES_D(fg__fast_times_gelu_d, fg__fast_gelu_scaled, FG_TMAX_D_HI, fg__half_scaled)
+FG__DEFINE_TIMES_D(fg__fast_times_gelu_grad_d, fg__fast_gelu_grad_scaled, FG_TMAX_D_HI, fg__one_half_scaled)
+FG__DEFINE_TIMES_D(fg__fast_times_gelu_tanh_d, fg__fast_gelu_tanh_scaled, FG_TMAXT_D_HI, fg__half_scaled)
+FG__DEFINE_TIMES_D(fg__fast_times_gelu_tanh_grad_d, fg__fast_gelu_tanh_grad_scaled, FG_TMAXT_D_HI,
+                   fg__one_half_scaled)
+
 /* ---- public kernels ---------------------------------------------------------------------- */
 FG_INLINE double fg_fast_gelu_d(double x) { return fg__keep_nan(x, fg__fast_gelu_value(x)); }
 FG_INLINE double fg_fast_gelu_grad_d(double x) { return fg__fast_gelu_grad_value(x); }
 FG_INLINE double fg_fast_gelu_tanh_d(double x) { return fg__keep_nan(x, fg__fast_gelu_tanh_value(x)); }
 FG_INLINE double fg_fast_gelu_tanh_grad_d(double x) { return fg__fast_gelu_tanh_grad_value(x); }
+
+
+/* fused: fg_fast_<name>_backward_d(g, x) = g f'(x); fg_fast_<gate>_d(a, b) = f(a) b;
+ * fg_fast_<gate>_backward_d(g, a, b, &da, &db): da = g b f'(a) (g b a guarded double-double,
+ * as in the exact tier), db = g f(a) */
+FG_INLINE double fg_fast_gelu_backward_d(double g, double x)
+{ return fg__fast_times_gelu_grad_d(g, 0.0, 0, 1.0, x); }
+FG_INLINE double fg_fast_gelu_tanh_backward_d(double g, double x)
+{ return fg__fast_times_gelu_tanh_grad_d(g, 0.0, 0, 1.0, x); }
+FG_INLINE double fg_fast_geglu_d(double a, double b)
+{ return fg__fast_times_gelu_d(b, 0.0, 0, 1.0, a); }
+FG_INLINE double fg_fast_geglu_tanh_d(double a, double b)
+{ return fg__fast_times_gelu_tanh_d(b, 0.0, 0, 1.0, a); }
+FG_INLINE void fg_fast_geglu_backward_d(double g, double a, double b, double *da, double *db)
+{
+    fg__wprod gb = fg__two_prod_guarded(g, b);
+    *da = fg__fast_times_gelu_grad_d(gb.hi, gb.lo, 1, gb.scale, a);
+    *db = fg__fast_times_gelu_d(g, 0.0, 0, 1.0, a);
+}
+FG_INLINE void fg_fast_geglu_tanh_backward_d(double g, double a, double b, double *da, double *db)
+{
+    fg__wprod gb = fg__two_prod_guarded(g, b);
+    *da = fg__fast_times_gelu_tanh_grad_d(gb.hi, gb.lo, 1, gb.scale, a);
+    *db = fg__fast_times_gelu_tanh_d(g, 0.0, 0, 1.0, a);
+}
 
 #endif /* FASTGELU_FG_FAST_F64_H */

@@ -1034,17 +1034,13 @@ FG_INLINE fg__dd fg__one_half_scaled(double x)
  * float64 (w = wh + wl). One definition per function f; TMAX names its clamps. (A macro:
  * written out, the four f would be ~80 lines of copies differing in three names, to be
  * kept in step; these are internal, the public kernels below are written out.) */
-#define FG__DEFINE_TIMES(fn, TMAX, TINY_SCALED)                                             \
-    FG_INLINE double fg__times_##fn##_f(double w, float x)                                  \
-    {                                                                                       \
-        return w * fg__##fn##_value_f(x, 1);                                                \
-    }                                                                                       \
-    FG_INLINE double fg__times_##fn##_d(double wh, double wl, const int has_lo,            \
-                                        double wscale, double x)                            \
+/* The float64 w f(x) as fname, from SCALED(x) = f(x) as a fg__scaled_dd (also used by the
+ * fast tier, fg_fast_f64.h, with its own SCALED). */
+#define FG__DEFINE_TIMES_D(fname, SCALED, T, TINY_SCALED)                                   \
+    FG_INLINE double fname(double wh, double wl, const int has_lo, double wscale, double x) \
     {                                                                                       \
         uint64_t tiny = fg__mask_abs_below(x, FG_TINY_D); /* as in fg_<fn>_d */          \
-        fg__scaled_dd v = fg__scaled_left_tail0(                                            \
-            x, FG_##TMAX##_D_HI, fg__##fn##_scaled_dd(fg__sel_mask(tiny, 1.0, x)));         \
+        fg__scaled_dd v = fg__scaled_left_tail0(x, T, SCALED(fg__sel_mask(tiny, 1.0, x)));  \
         fg__dd vt = TINY_SCALED(fg__sel_mask(tiny, x, 0.0)); /* other x could overflow */  \
         v.hi = fg__sel_mask(tiny, vt.hi, v.hi);                                             \
         v.lo = fg__sel_mask(tiny, vt.lo, v.lo);                                             \
@@ -1052,6 +1048,12 @@ FG_INLINE fg__dd fg__one_half_scaled(double x)
         double w = has_lo ? wh * wscale : wh;                                               \
         return fg__mul_scaled_dd(wh, wl, has_lo, wscale, v, w * rounded);                   \
     }
+#define FG__DEFINE_TIMES(fn, TMAX, TINY_SCALED)                                             \
+    FG_INLINE double fg__times_##fn##_f(double w, float x)                                  \
+    {                                                                                       \
+        return w * fg__##fn##_value_f(x, 1);                                                \
+    }                                                                                       \
+    FG__DEFINE_TIMES_D(fg__times_##fn##_d, fg__##fn##_scaled_dd, FG_##TMAX##_D_HI, TINY_SCALED)
 FG__DEFINE_TIMES(gelu, TMAX, fg__half_scaled)
 FG__DEFINE_TIMES(gelu_grad, TMAX, fg__one_half_scaled)
 FG__DEFINE_TIMES(gelu_tanh, TMAXT, fg__half_scaled)
