@@ -15,8 +15,9 @@
  *   - |x| is clamped at the left-tail clamp T for x < 0 and at FG_EXACT_D (10) for x >= 0,
  *     where f(x) = x + (a value < 2^-60 x) and f' = 1 - (< 2^-60) round to x and 1: the
  *     left-side value then never underflows on the right side;
- *   - t + 2^-400 where t^2 is formed: t^2 cannot underflow (tiny x), and f(-t) is still
- *     exact to the last bit (gelu: only in e^{-t^2/2} and m(t); the gradients = 1/2 there);
+ *   - t + FG_FAST64_TLO (2^-62) where t^2 and the Estrin powers are formed: they cannot
+ *     underflow (tiny x), and f(-t) moves by < 2^-60 relative (gelu: only e^{-t^2/2} and
+ *     m(t), the linear factor is t);
  *   - x = +-inf: the 2^-600 unscaling is 0 instead, so f(-inf) = (clamped value) * 0 = -0
  *     exactly, with no underflow, and f(+inf) = x + 0 or 1 - 0;
  *   - NaN: fg__keep_nan, as the exact tier; the gradients at |x| < 2^-60: exactly 1/2.
@@ -45,6 +46,26 @@ FG_INLINE double fg__fast_grad(double x, double g)
     return fg__keep_nan(x, fg__sel_mask(fg__mask_abs_below(x, FG_TINY_D), 0.5, y));
 }
 
+/* the gradients' left side f'(-t) 2^600, from t + FG_FAST64_TLO (f'(-t) = 1/2 + O(t)) */
+FG_INLINE double fg__fast_gelu_grad_left(double x)
+{
+    return fg__gelu_grad_left(fg__fast_t(x, FG_TMAX_D_HI) + FG_FAST64_TLO, FG_FAST64, 600).hi;
+}
+FG_INLINE double fg__fast_gelu_tanh_grad_left(double x)
+{
+    return fg__gelu_tanh_grad_left(fg__fast_t(x, FG_TMAXT_D_HI) + FG_FAST64_TLO, FG_FAST64, 600).hi;
+}
+/* e 2^600, e = exp(-u/2) = exp(-2z(t)), and 1 + e (e there 0 where below 2^-110) */
+FG_INLINE double fg__fast_tanh_e(double t, double *one_plus_e)
+{
+    fg__dd u = fg__tanh_u(1, t + FG_FAST64_TLO);
+    double ks;
+    fg__dd em1 = fg__expm1_half(u.hi, u.lo, FG_FAST64, 0, &ks);
+    fg__dd es = fgP_exp_scale(0, em1, fg__pow2(ks, 600, 0));
+    *one_plus_e = 1.0 + fg__unscale_beside_one(es).hi;
+    return es.hi;
+}
+
 /* gelu(x) = gelu(-t) for x < 0, x + gelu(-t) for x >= 0 (t = x there, but for x > 10) */
 FG_INLINE double fg__fast_gelu_value(double x)
 {
@@ -52,28 +73,13 @@ FG_INLINE double fg__fast_gelu_value(double x)
     double g = fg__gelu_left(t, FG_FAST64, 600).hi * fg__fast_unscale(x);
     return fg__sel_neg(x, g, x + g);
 }
-FG_INLINE double fg__fast_gelu_grad_value(double x)
-{
-    double t = fg__fast_t(x, FG_TMAX_D_HI) + 0x1p-400;
-    return fg__fast_grad(x, fg__gelu_grad_left(t, FG_FAST64, 600).hi);
-}
-/* gelu_tanh(-t) = -t e/(1 + e), gelu_tanh(x) = x/(1 + e) for x >= 0, e = exp(-u/2):
- * e 2^600 in the numerator, e itself (0 where below 2^-110) in 1 + e. */
+/* gelu_tanh(-t) = -t e/(1 + e), gelu_tanh(x) = x/(1 + e) for x >= 0 */
 FG_INLINE double fg__fast_gelu_tanh_value(double x)
 {
-    double t = fg__fast_t(x, FG_TMAXT_D_HI);
-    fg__dd u = fg__tanh_u(1, t + 0x1p-400);
-    double ks;
-    fg__dd em1 = fg__expm1_half(u.hi, u.lo, FG_FAST64, 0, &ks);
-    fg__dd es = fgP_exp_scale(0, em1, fg__pow2(ks, 600, 0)); /* e 2^600 */
-    double den = 1.0 + fg__unscale_beside_one(es).hi;
-    double q = fg__sel_neg(x, t * es.hi, x) / den;
+    double t = fg__fast_t(x, FG_TMAXT_D_HI), den;
+    double es = fg__fast_tanh_e(t, &den);
+    double q = fg__sel_neg(x, t * es, x) / den;
     return q * fg__sel_neg(x, -fg__fast_unscale(x), 1.0);
-}
-FG_INLINE double fg__fast_gelu_tanh_grad_value(double x)
-{
-    double t = fg__fast_t(x, FG_TMAXT_D_HI) + 0x1p-400;
-    return fg__fast_grad(x, fg__gelu_tanh_grad_left(t, FG_FAST64, 600).hi);
 }
 
 /* ---- the fused products w f(x) -------------------------------------------------------------
@@ -97,23 +103,17 @@ FG_INLINE fg__scaled_dd fg__fast_grad_scaled(double x, double g) /* g = f'(-t) 2
 }
 FG_INLINE fg__scaled_dd fg__fast_gelu_grad_scaled(double x)
 {
-    double t = fg__fast_t(x, FG_TMAX_D_HI) + 0x1p-400;
-    return fg__fast_grad_scaled(x, fg__gelu_grad_left(t, FG_FAST64, 600).hi);
+    return fg__fast_grad_scaled(x, fg__fast_gelu_grad_left(x));
 }
 FG_INLINE fg__scaled_dd fg__fast_gelu_tanh_scaled(double x)
 {
-    double t = fg__fast_t(x, FG_TMAXT_D_HI);
-    fg__dd u = fg__tanh_u(1, t + 0x1p-400);
-    double ks;
-    fg__dd em1 = fg__expm1_half(u.hi, u.lo, FG_FAST64, 0, &ks);
-    fg__dd es = fgP_exp_scale(0, em1, fg__pow2(ks, 600, 0)); /* e 2^600 */
-    double den = 1.0 + fg__unscale_beside_one(es).hi;
-    return fg__fast_scaled(x, fg__sel_neg(x, -(t * es.hi), t * 0x1p600) / den);
+    double t = fg__fast_t(x, FG_TMAXT_D_HI), den;
+    double es = fg__fast_tanh_e(t, &den);
+    return fg__fast_scaled(x, fg__sel_neg(x, -(t * es), t * 0x1p600) / den);
 }
 FG_INLINE fg__scaled_dd fg__fast_gelu_tanh_grad_scaled(double x)
 {
-    double t = fg__fast_t(x, FG_TMAXT_D_HI) + 0x1p-400;
-    return fg__fast_grad_scaled(x, fg__gelu_tanh_grad_left(t, FG_FAST64, 600).hi);
+    return fg__fast_grad_scaled(x, fg__fast_gelu_tanh_grad_left(x));
 }
 FG__DEFINE_TIMES_D(fg__fast_times_gelu_d, fg__fast_gelu_scaled, FG_TMAX_D_HI, fg__half_scaled)
 FG__DEFINE_TIMES_D(fg__fast_times_gelu_grad_d, fg__fast_gelu_grad_scaled, FG_TMAX_D_HI, fg__one_half_scaled)
@@ -123,10 +123,9 @@ FG__DEFINE_TIMES_D(fg__fast_times_gelu_tanh_grad_d, fg__fast_gelu_tanh_grad_scal
 
 /* ---- public kernels ---------------------------------------------------------------------- */
 FG_INLINE double fg_fast_gelu_d(double x) { return fg__keep_nan(x, fg__fast_gelu_value(x)); }
-FG_INLINE double fg_fast_gelu_grad_d(double x) { return fg__fast_gelu_grad_value(x); }
+FG_INLINE double fg_fast_gelu_grad_d(double x) { return fg__fast_grad(x, fg__fast_gelu_grad_left(x)); }
 FG_INLINE double fg_fast_gelu_tanh_d(double x) { return fg__keep_nan(x, fg__fast_gelu_tanh_value(x)); }
-FG_INLINE double fg_fast_gelu_tanh_grad_d(double x) { return fg__fast_gelu_tanh_grad_value(x); }
-
+FG_INLINE double fg_fast_gelu_tanh_grad_d(double x) { return fg__fast_grad(x, fg__fast_gelu_tanh_grad_left(x)); }
 
 /* fused: fg_fast_<name>_backward_d(g, x) = g f'(x); fg_fast_<gate>_d(a, b) = f(a) b;
  * fg_fast_<gate>_backward_d(g, a, b, &da, &db): da = g b f'(a) (g b a guarded double-double,

@@ -301,6 +301,11 @@ FG_INLINE fg__dd fg__two_sum(double a, double b)
  * arithmetic and FG_EXACT_ARG(dd) where exp's argument is formed; both are dd itself at
  * levels 0 and 1. */
 #define FG_FAST64 2
+/* FG_FAST64 evaluates where t^2 and the powers of its Estrin schemes (up to t^8) could
+ * underflow at t + FG_FAST64_TLO instead: that is t itself from 2^-8 on (a quarter ulp
+ * and less), and below it changes the values by < 2^-60 relative (the gradients' zeros,
+ * where no relative change is small, lie at ~0.75). */
+#define FG_FAST64_TLO 0x1p-62
 #define FG_ARITH(dd) ((dd) == 1)
 #define FG_EXACT_ARG(dd) ((dd) != 0)
 #define FG_C(name) fg__mk(name##_HI, name##_LO)
@@ -486,6 +491,10 @@ FG__DEFINE_FITTED(fg__kfun, K)
 FG_INLINE fg__dd fg__gauss(double t, const int dd, const int off, const int neg)
 {
     fg__dd s = fgP_sq(FG_EXACT_ARG(dd), t);
+    /* FG_FAST64: exp of t^2 + 2^-110 (2^-111 relative): keeps exp's reduced argument, t^2
+     * itself for t < 1, above 2^-110, so that its Estrin powers times the coefficients
+     * cannot underflow where they are not fused (SSE2) */
+    if (dd == FG_FAST64) s.lo += 0x1p-110;
     double ks;
     fg__dd em1 = fg__expm1_half(s.hi, s.lo, dd, 0, &ks);
     double S = fg__pow2(ks, off, neg);
@@ -499,9 +508,9 @@ FG_INLINE fg__dd fg__gauss(double t, const int dd, const int off, const int neg)
  * is applied last (one rounding also for subnormal results); -0 for x = -0.            */
 FG_INLINE fg__dd fg__gelu_left(double t, const int dd, const int off)
 {
-    /* FG_FAST64: e and m of t + 2^-400 (= t from 2^-346 on; below, both are exact at it),
-     * so that t^2 cannot underflow: the fast tier runs tiny inputs through here */
-    const double te = dd == FG_FAST64 ? t + 0x1p-400 : t;
+    /* FG_FAST64: e and m of t + FG_FAST64_TLO (the fast tier runs tiny inputs through
+     * here), the linear factor t itself */
+    const double te = dd == FG_FAST64 ? t + FG_FAST64_TLO : t;
     fg__dd en = fg__gauss(te, dd, off, 1); /* -e^{-t^2/2} 2^off */
     fg__dd m = dd == FG_FAST64 ? fg__mk(fg__mills_fd(te), 0.0) : fg__mills(te, dd);
     return fgP_muld(FG_ARITH(dd), fgP_mul(FG_ARITH(dd), en, m), t); /* gelu(-t) 2^off */
