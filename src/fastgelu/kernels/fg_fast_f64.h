@@ -61,7 +61,8 @@ FG_INLINE double fg__fast_tanh_e(double t, double *one_plus_e)
     fg__dd u = fg__tanh_u(1, t + FG_FAST64_TLO);
     double ks;
     fg__dd em1 = fg__expm1_half(u.hi, u.lo, FG_FAST64, 0, &ks);
-    fg__dd es = fgP_exp_scale(0, em1, fg__pow2(ks, 600, 0));
+    double S = fg__pow2(ks, 600, 0);
+    fg__dd es = fg__mk(fg__ma_fd(em1.hi, S, S), 0.0);
     *one_plus_e = 1.0 + fg__unscale_beside_one(es).hi;
     return es.hi;
 }
