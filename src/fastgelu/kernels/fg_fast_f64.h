@@ -3,6 +3,17 @@
  *
  * Contract: <= 4 ulp (the exact tier: <= 0.76), relative down to where the true result
  * underflows; special values, NaN payloads and FP flags as the exact tier.
+ * MEASURED (tools/kernel_harness.c `fast f64` on the 195k-point mpmath sample of
+ * fit_coefficients.py --reference, tails and the gradients' zeros included; SSE2 / AVX2):
+ * gelu 3.28 / 3.34 ulp, gelu_grad 3.39 / 2.96, gelu_tanh 2.53 / 2.53, gelu_tanh_grad
+ * 3.80 / 3.80; the fused kernels <= 3.95 (30k samples, |w| in 1e-3..1e3). Every rounding
+ * on the way is ~1 ulp of the result near the top of a binade, so the formulas are
+ * arranged for few of them: a*b + c as one fma (fg__ma_fd: exact product without FMA),
+ * constants folded into exact power-of-two scalings, m and k with damped rounding.
+ * SPEED (kernel harness bench, 4096 doubles in L1, one core, A/B in the same run, AVX2):
+ * 2.5x (gelu, gelu_grad) to 1.8x (gelu_tanh_grad) the exact tier's float64 throughput;
+ * gelu's loop is 25 instructions per element, 47 of the 100 per vector FMA/multiplies
+ * (exp of degree 11 and the (10,10) rational for m are most of them).
  *
  * Design: the exact tier's left sides (fg__<fn>_left, fg_math.h) at precision level
  * FG_FAST64: plain double arithmetic, except exp's argument (t^2 by two_prod; the tanh
