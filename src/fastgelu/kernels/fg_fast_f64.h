@@ -5,11 +5,11 @@
  * underflows; special values, NaN payloads and FP flags as the exact tier.
  * MEASURED (tools/kernel_harness.c `fast f64` on the 195k-point mpmath sample of
  * fit_coefficients.py --reference and on a second one of seed 2, tails and the gradients'
- * zeros included; max of both, SSE2 / AVX2): gelu 3.50 / 3.41 ulp, gelu_grad 3.39 / 3.27,
- * gelu_tanh 2.78 / 2.53, gelu_tanh_grad 3.80 / 3.80; the fused kernels <= 3.95 (30k
- * samples, |w| in 1e-3..1e3; beyond the clamps f is -0 as in the exact tier). Every rounding
- * on the way is ~1 ulp of the result near the top of a binade, so the formulas are
- * arranged for few of them: a*b + c as one fma (fg__ma_fd: exact product without FMA),
+ * zeros included; max of both, AVX2): gelu 3.41 ulp, gelu_grad 3.27, gelu_tanh 2.53,
+ * gelu_tanh_grad 3.80; the fused kernels <= 3.95 (30k samples, |w| in 1e-3..1e3; beyond the
+ * clamps f is -0 as in the exact tier). Needs FMA (see the public kernels below). Every
+ * rounding on the way is ~1 ulp of the result near the top of a binade, so the formulas are
+ * arranged for few of them: a*b + c as one fma,
  * constants folded into exact power-of-two scalings, m and k with damped rounding.
  * SPEED (kernel harness bench, 4096 doubles in L1, one core, A/B in the same run, AVX2):
  * 2.5x (gelu, gelu_grad) to 1.8x (gelu_tanh_grad) the exact tier's float64 throughput;
@@ -40,10 +40,14 @@
 
 #include "fg_math.h"
 
-/* min(|x|, T) for x < 0, min(x, FG_EXACT_D) for x >= 0; NaN stays NaN. */
+/* min(|x|, T) for x < 0, min(x, FG_EXACT_D) for x >= 0, and 0 for a NaN: a NaN reaching the
+ * arithmetic would reach 2^k's integer bits too, and its payload could make an overflowing or
+ * underflowing power (measured: FE_OVERFLOW on SSE2, FE_UNDERFLOW on AVX2 for random quiet-NaN
+ * payloads); the kernels' last step (fg__keep_nan, also in the products' f(x)) returns the NaN. */
 FG_INLINE double fg__fast_t(double x, double T)
 {
-    return fg__clamp(fabs(x), fg__sel_neg(x, T, FG_EXACT_D));
+    double t = fg__clamp(fabs(x), fg__sel_neg(x, T, FG_EXACT_D));
+    return fg__sel_mask(fg__mask_abs_below(t, INFINITY), t, 0.0);
 }
 /* 2^-600 (the left side's scale), 0 for x = +-inf (and NaN: fg__keep_nan decides there). */
 FG_INLINE double fg__fast_unscale(double x)
@@ -74,7 +78,7 @@ FG_INLINE double fg__fast_tanh_e(double t, double *one_plus_e)
     double ks;
     fg__dd em1 = fg__expm1_half(u.hi, u.lo, FG_FAST64, 0, &ks);
     double S = fg__pow2(ks, 600, 0);
-    fg__dd es = fg__mk(fg__ma_fd(em1.hi, S, S), 0.0);
+    fg__dd es = fg__mk(fg__ma(em1.hi, S, S), 0.0);
     *one_plus_e = 1.0 + fg__unscale_beside_one(es).hi;
     return es.hi;
 }
@@ -102,7 +106,7 @@ FG_INLINE double fg__fast_gelu_tanh_value(double x)
  * is f(x) = x or 1 itself (scale 1). <= f's relative error + 1/2 ulp. */
 FG_INLINE fg__scaled_dd fg__fast_scaled(double x, double v) /* v = f(x) 2^600 for x <= 10 */
 {
-    return fg__scaled_or_identity(x, FG_EXACT_D, fg__mk(v, 0.0));
+    return fg__scaled_or_identity(x, FG_EXACT_D, fg__mk(fg__keep_nan(x, v), 0.0));
 }
 FG_INLINE fg__scaled_dd fg__fast_gelu_scaled(double x)
 {
@@ -112,7 +116,7 @@ FG_INLINE fg__scaled_dd fg__fast_gelu_scaled(double x)
 }
 FG_INLINE fg__scaled_dd fg__fast_grad_scaled(double x, double g) /* g = f'(-t) 2^600 */
 {
-    return fg__mk_scaled(fg__sel_neg(x, g, 0x1p600 - g), 0.0, 0x1p-600);
+    return fg__mk_scaled(fg__keep_nan(x, fg__sel_neg(x, g, 0x1p600 - g)), 0.0, 0x1p-600);
 }
 FG_INLINE fg__scaled_dd fg__fast_gelu_grad_scaled(double x)
 {
@@ -134,34 +138,58 @@ FG__DEFINE_TIMES_D(fg__fast_times_gelu_tanh_d, fg__fast_gelu_tanh_scaled, FG_TMA
 FG__DEFINE_TIMES_D(fg__fast_times_gelu_tanh_grad_d, fg__fast_gelu_tanh_grad_scaled, FG_TMAXT_D_HI,
                    fg__one_half_scaled)
 
-/* ---- public kernels ---------------------------------------------------------------------- */
-FG_INLINE double fg_fast_gelu_d(double x) { return fg__keep_nan(x, fg__fast_gelu_value(x)); }
-FG_INLINE double fg_fast_gelu_grad_d(double x) { return fg__fast_grad(x, fg__fast_gelu_grad_left(x)); }
-FG_INLINE double fg_fast_gelu_tanh_d(double x) { return fg__keep_nan(x, fg__fast_gelu_tanh_value(x)); }
-FG_INLINE double fg_fast_gelu_tanh_grad_d(double x) { return fg__fast_grad(x, fg__fast_gelu_tanh_grad_left(x)); }
+/* ---- public kernels ----------------------------------------------------------------------
+ * Without hardware FMA (the x86-64 baseline build, SSE2) the fast tier runs the exact tier's
+ * kernels, as its float32 kernels do (fg_fast_f32.h): there exact products by two_prod in place of
+ * the FMAs kept the unary kernels within 4 ulp (<= 3.80; 3x faster than the exact ones) but a
+ * product w f'(x) next to the tanh gradient's zero measured 4.03 ulp. */
+#if FG_HAS_FMA
+#define FG__FAST64(fast, exact) fast
+#else
+#define FG__FAST64(fast, exact) exact
+#endif
+FG_INLINE double fg_fast_gelu_d(double x)
+{ return FG__FAST64(fg__keep_nan(x, fg__fast_gelu_value(x)), fg_gelu_d(x)); }
+FG_INLINE double fg_fast_gelu_grad_d(double x)
+{ return FG__FAST64(fg__fast_grad(x, fg__fast_gelu_grad_left(x)), fg_gelu_grad_d(x)); }
+FG_INLINE double fg_fast_gelu_tanh_d(double x)
+{ return FG__FAST64(fg__keep_nan(x, fg__fast_gelu_tanh_value(x)), fg_gelu_tanh_d(x)); }
+FG_INLINE double fg_fast_gelu_tanh_grad_d(double x)
+{ return FG__FAST64(fg__fast_grad(x, fg__fast_gelu_tanh_grad_left(x)), fg_gelu_tanh_grad_d(x)); }
 
 /* fused: fg_fast_<name>_backward_d(g, x) = g f'(x); fg_fast_<gate>_d(a, b) = f(a) b;
  * fg_fast_<gate>_backward_d(g, a, b, &da, &db): da = g b f'(a) (g b a guarded double-double,
  * as in the exact tier), db = g f(a) */
 FG_INLINE double fg_fast_gelu_backward_d(double g, double x)
-{ return fg__fast_times_gelu_grad_d(g, 0.0, 0, 1.0, x); }
+{ return FG__FAST64(fg__fast_times_gelu_grad_d(g, 0.0, 0, 1.0, x), fg_gelu_backward_d(g, x)); }
 FG_INLINE double fg_fast_gelu_tanh_backward_d(double g, double x)
-{ return fg__fast_times_gelu_tanh_grad_d(g, 0.0, 0, 1.0, x); }
+{
+    return FG__FAST64(fg__fast_times_gelu_tanh_grad_d(g, 0.0, 0, 1.0, x),
+                      fg_gelu_tanh_backward_d(g, x));
+}
 FG_INLINE double fg_fast_geglu_d(double a, double b)
-{ return fg__fast_times_gelu_d(b, 0.0, 0, 1.0, a); }
+{ return FG__FAST64(fg__fast_times_gelu_d(b, 0.0, 0, 1.0, a), fg_geglu_d(a, b)); }
 FG_INLINE double fg_fast_geglu_tanh_d(double a, double b)
-{ return fg__fast_times_gelu_tanh_d(b, 0.0, 0, 1.0, a); }
+{ return FG__FAST64(fg__fast_times_gelu_tanh_d(b, 0.0, 0, 1.0, a), fg_geglu_tanh_d(a, b)); }
 FG_INLINE void fg_fast_geglu_backward_d(double g, double a, double b, double *da, double *db)
 {
+#if FG_HAS_FMA
     fg__wprod gb = fg__two_prod_guarded(g, b);
     *da = fg__fast_times_gelu_grad_d(gb.hi, gb.lo, 1, gb.scale, a);
     *db = fg__fast_times_gelu_d(g, 0.0, 0, 1.0, a);
+#else
+    fg_geglu_backward_d(g, a, b, da, db);
+#endif
 }
 FG_INLINE void fg_fast_geglu_tanh_backward_d(double g, double a, double b, double *da, double *db)
 {
+#if FG_HAS_FMA
     fg__wprod gb = fg__two_prod_guarded(g, b);
     *da = fg__fast_times_gelu_tanh_grad_d(gb.hi, gb.lo, 1, gb.scale, a);
     *db = fg__fast_times_gelu_tanh_d(g, 0.0, 0, 1.0, a);
+#else
+    fg_geglu_tanh_backward_d(g, a, b, da, db);
+#endif
 }
 
 #endif /* FASTGELU_FG_FAST_F64_H */

@@ -292,21 +292,6 @@ FG_INLINE fg__dd fg__two_sum(double a, double b)
     double s = a + b, bb = s - a;
     return fg__mk(s, (a - (s - bb)) + (b - bb));
 }
-/* a*b + c for the fast float64 tier's steps whose rounding is an ulp of the result: fma;
- * without FMA (SSE2) the product exact by two_prod, then ~one rounding instead of two
- * (measured, SSE2, dense sample: gelu 4.11 -> 3.28 ulp, gelu_tanh_grad 4.20 -> 3.80; the
- * SSE2 fast gelu ~10% slower for it) */
-FG_INLINE double fg__ma_fd(double a, double b, double c)
-{
-#if FG_HAS_FMA
-    return fma(a, b, c);
-#else
-    fg__dd p = fg__two_prod(a, b);
-    fg__dd s = fg__two_sum(c, p.hi);
-    return s.hi + (s.lo + p.lo);
-#endif
-}
-
 /* Precision-generic operations: double-double when dd, else plain double (lo unused, and
  * never touched, so nothing of it survives in the float32 path). */
 /* The left-side functions take a precision LEVEL in the same `dd` parameter: 0 (float32),
@@ -469,7 +454,7 @@ FG_INLINE fg__dd fgP_exp_scale(const int dd, fg__dd em1, double S)
 FG_INLINE double fg__mills_fd(double t)
 {
     double q = FG_M_FD_Q(t);
-    return q / fg__ma_fd(t, q, FG_M_FD_P(t));
+    return q / fg__ma(t, q, FG_M_FD_P(t));
 }
 FG_INLINE double fg__kfun_h_fd(double t) { return FG_K_FD_P(t) / FG_K_FD_Q(t); }
 FG_INLINE fg__dd fg__rat12_dd(double t, double p0, double p1, double q1, double q2)
@@ -516,7 +501,7 @@ FG_INLINE fg__dd fg__gauss(double t, const int dd, const int off, const int neg)
     double S = fg__pow2(ks, off, neg);
     if (dd == FG_FAST64) {
         S *= FG_ISQRT2PI_HI;
-        return fg__mk(fg__ma_fd(em1.hi, S, S), 0.0);
+        return fg__mk(fg__ma(em1.hi, S, S), 0.0);
     }
     return fgP_exp_scale(FG_ARITH(dd), em1, S);
 }
@@ -555,7 +540,7 @@ FG_INLINE fg__dd fg__gelu_grad_left(double t, const int dd, const int off)
     fg__dd e = fg__gauss(t, dd, off, 0); /* e^{-t^2/2} 2^off */
     fg__dd d = fgP_tminus(FG_ARITH(dd), FG_T0_HI, FG_T0_LO, FG_T0_LO2_HI, t); /* t0 - t */
     /* FG_FAST64: (t0 - t) k/c = d + d h in one rounding */
-    fg__dd dk = dd == FG_FAST64 ? fg__mk(fg__ma_fd(d.hi, fg__kfun_h_fd(t), d.hi), 0.0)
+    fg__dd dk = dd == FG_FAST64 ? fg__mk(fg__ma(d.hi, fg__kfun_h_fd(t), d.hi), 0.0)
                                 : fgP_mul(FG_ARITH(dd), d, fg__kfun(t, dd));
     return fgP_mul(FG_ARITH(dd), e, dk); /* gelu_grad(-t) 2^off */
 }
@@ -609,9 +594,9 @@ FG_INLINE double fg__gelu_tanh_core_d(double x)
  * rounding on the way is an ulp of the result near the top of a binade) */
 FG_INLINE double fg__tanh_grad_b_fast(double t, double em1w)
 {
-    double W = fg__ma_fd(t, fg__ma_fd(t, FG_TW2_HI, FG_TW1_HI), FG_TW0_HI);
+    double W = fg__ma(t, fg__ma(t, FG_TW2_HI, FG_TW1_HI), FG_TW0_HI);
     fg__dd s = fg__two_sum(FG_T1_HI, -t);
-    return fg__ma_fd(s.hi, W, fg__ma(s.lo + FG_T1_LO, W, em1w));
+    return fg__ma(s.hi, W, fg__ma(s.lo + FG_T1_LO, W, em1w));
 }
 /* ---- gelu_tanh_grad ---------------------------------------------------------------------
  * gelu_tanh_grad(-t) = e (1 + e - h)/(1+e)^2, h = 2z'(t) t, with 1 + e - h = d 2c(1 + 3aU)
@@ -640,8 +625,8 @@ FG_INLINE fg__dd fg__gelu_tanh_grad_left(double t, const int dd, const int off)
         /* e0 folded into the exact scalings (a rounding less each): es = e0 exp(w) 2^off = e
          * 2^off, em1w = e0 expm1(w) = e0 2^k (1 + em1) - e0 */
         double St = fg__unscale_beside_one(fg__mk(S, 0.0)).hi, Se = FG_E0_HI * S, S0 = FG_E0_HI * St;
-        es = fg__mk(fg__ma_fd(Se, em1.hi, Se), 0.0);
-        em1w = fg__mk(fg__ma_fd(S0, em1.hi, S0 - FG_E0_HI), 0.0);
+        es = fg__mk(fg__ma(Se, em1.hi, Se), 0.0);
+        em1w = fg__mk(fg__ma(S0, em1.hi, S0 - FG_E0_HI), 0.0);
     } else if (!A) {
         double St = dd ? fg__unscale_beside_one(fg__mk(S, 0.0)).hi : S; /* 2^k (0 where tiny) */
         es = fg__mk(fg__ma(S, em1.hi, S), 0.0);      /* exp(w) (not 1 + expm1(w): cancels) */
