@@ -31,9 +31,7 @@
  *   5x slower on Zen 3), NaN / +-inf: S = 0, so the arithmetic
  *   returns base exactly (NaN quiet, +inf, 1, -0) and raises nothing; t < 2^-30 is taken as 0
  *   in the fitted parts (t^2 would underflow: a spurious flag where f is 1/2).
- * FUSED products w f(x): f's float parts (p, A or B, t S's k) combined in DOUBLE with 2^(k+K)
- *   as a double (so f reaches the clamp 24 / 16 of the exact tier's products, beyond which it
- *   is -0 as there, and |w| up to 2^256), the product rounded once to float.
+ * FUSED products w f(x): the exact tier's kernels (see the public fused kernels below).
  * Rounding errors: each float op adds <= 2^-24 relative; the chains are ~8 roundings long plus
  *   the fits' 1.7e-8 (exp) and the double rationals' 6.4e-9 / 7.2e-9.
  * WHY m(t), k(t) IN DOUBLE: as float rationals in t ((4,5) / (4,4)) every Horner step weighs ~1
@@ -137,11 +135,6 @@ FG_INLINE float fgf__scale(float ks, uint32_t far)
     uint32_t u = (fg__f32_bits(ks) << 23) + ((uint32_t)(127 + FGF_K) << 23);
     return fg__f32_from_bits(u & ~far);
 }
-/* 2^(k+K) as a double, for the fused products (k down to -460) */
-FG_INLINE double fgf__scale_d(float ks)
-{
-    return fg__pow2((double)ks - 0x1.8p23 + 0x1.8p52, FGF_K, 0);
-}
 
 /* ---- erf pair -------------------------------------------------------------------------- */
 FG_INLINE float fgf__gauss(float t, float *ks) /* e^{-t^2/2} = 2^k p */
@@ -179,26 +172,6 @@ FG_INLINE float fgf__tanh_exp(float t, float *ks)
     return fgf__exp_half(uh, ul, ks);
 }
 #define FGF_ONE_K 0x1p40f /* 2^K */
-
-/* ---- fused products: f(x) in double from the float parts ------------------------------ */
-FG_INLINE double fgf__gelu_d(fgf__arg a, float p, float ks)
-{
-    float t = fg__f32_from_bits(fg__f32_bits(a.t) & ~a.far);
-    return fg__ma(-((double)t * fgf__scale_d(ks)), (double)fgf__gelu_A(p, a.tq), (double)fgf__side_x(a));
-}
-FG_INLINE double fgf__gelu_grad_d(fgf__arg a, float p, float ks)
-{
-    /* far: -0, so that x = -inf (base -0) gives -0 */
-    float d = fgf__sel(a.far, -0.0f, fgf__t0_minus(a.tq));
-    double c = (double)fgf__xor_sign(d, fgf__flip(a)) * fgf__scale_d(ks); /* exact */
-    return fg__ma(c, (double)fgf__gelu_grad_B(p, a.tq), (double)fgf__grad_base(a));
-}
-FG_INLINE double fgf__gelu_tanh_d(fgf__arg a, float p, float ks)
-{
-    float t = fg__f32_from_bits(fg__f32_bits(a.t) & ~a.far);
-    double es = (double)p * fgf__scale_d(ks);
-    return (double)fgf__side_x(a) - ((double)t * es) / ((double)FGF_ONE_K + es);
-}
 
 #endif /* FGF_FLOAT_KERNELS */
 
@@ -240,57 +213,25 @@ FG_INLINE float fg_fast_gelu_tanh_grad_f(float x)
     return fg_gelu_tanh_grad_f(x);
 }
 
-/* ---- public fused kernels (w f(x) rounded once from f's double value) ------------------- */
-#define FGF_FUSED_ARG(x, tanh) fgf__arg_of(x, FGF_TPOS, (float)((tanh) ? FG_TMAXT_F_HI : FG_TMAX_F_HI), 1)
-FG_INLINE float fg_fast_gelu_backward_f(float g, float x)
-{
-#if FGF_FLOAT_KERNELS
-    fgf__arg a = FGF_FUSED_ARG(x, 0);
-    float ks, p = fgf__gauss(a.tq, &ks);
-    return (float)((double)g * fgf__gelu_grad_d(a, p, ks));
-#else
-    return fg_gelu_backward_f(g, x);
-#endif
-}
+/* ---- public fused kernels -------------------------------------------------------------
+ * The exact tier's (<= 1 ulp, rounded once): products formed from these kernels' float parts
+ * combined in double ran 0.73-0.94x the exact ones' speed (gelu_backward, geglu, float32, one
+ * thread, n = 1e4..1e6: python -m fastgelu bench), the double steps and conversions costing
+ * more than the float exp saves. */
+FG_INLINE float fg_fast_gelu_backward_f(float g, float x) { return fg_gelu_backward_f(g, x); }
 FG_INLINE float fg_fast_gelu_tanh_backward_f(float g, float x)
 {
     return fg_gelu_tanh_backward_f(g, x);
 }
-FG_INLINE float fg_fast_geglu_f(float x, float b)
+FG_INLINE float fg_fast_geglu_f(float a, float b) { return fg_geglu_f(a, b); }
+FG_INLINE float fg_fast_geglu_tanh_f(float a, float b) { return fg_geglu_tanh_f(a, b); }
+FG_INLINE void fg_fast_geglu_backward_f(float g, float a, float b, float *da, float *db)
 {
-#if FGF_FLOAT_KERNELS
-    fgf__arg a = FGF_FUSED_ARG(x, 0);
-    float ks, p = fgf__gauss(a.tq, &ks);
-    return (float)((double)b * fgf__gelu_d(a, p, ks));
-#else
-    return fg_geglu_f(x, b);
-#endif
+    fg_geglu_backward_f(g, a, b, da, db);
 }
-FG_INLINE float fg_fast_geglu_tanh_f(float x, float b)
+FG_INLINE void fg_fast_geglu_tanh_backward_f(float g, float a, float b, float *da, float *db)
 {
-#if FGF_FLOAT_KERNELS
-    fgf__arg a = FGF_FUSED_ARG(x, 1);
-    float ks, p = fgf__tanh_exp(a.tq, &ks);
-    return (float)((double)b * fgf__gelu_tanh_d(a, p, ks));
-#else
-    return fg_geglu_tanh_f(x, b);
-#endif
-}
-/* da = g b f'(a) (g b exact in double), db = g f(a): one exp for both */
-FG_INLINE void fg_fast_geglu_backward_f(float g, float x, float b, float *da, float *db)
-{
-#if FGF_FLOAT_KERNELS
-    fgf__arg a = FGF_FUSED_ARG(x, 0);
-    float ks, p = fgf__gauss(a.tq, &ks);
-    *da = (float)(((double)g * (double)b) * fgf__gelu_grad_d(a, p, ks));
-    *db = (float)((double)g * fgf__gelu_d(a, p, ks));
-#else
-    fg_geglu_backward_f(g, x, b, da, db);
-#endif
-}
-FG_INLINE void fg_fast_geglu_tanh_backward_f(float g, float x, float b, float *da, float *db)
-{
-    fg_geglu_tanh_backward_f(g, x, b, da, db);
+    fg_geglu_tanh_backward_f(g, a, b, da, db);
 }
 
 #endif /* FASTGELU_FG_FAST_F32_H */
