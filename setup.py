@@ -26,6 +26,7 @@ The target architecture is the compiler's, not the build machine's: ``-arch`` fl
 platform being built for. A macOS universal2 build (two ``-arch`` flags) gets the
 baseline build only: the x86 ISA flags cannot be given to its arm64 half.
 """
+import glob
 import os
 import platform
 import re
@@ -43,6 +44,8 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 KERNELS = os.path.join("src", "fastgelu", "kernels")
+# Every kernel header: a change to any of them rebuilds the ISA objects and relinks.
+KERNEL_HEADERS = sorted(glob.glob(os.path.join(KERNELS, "*.h")))
 
 ARCH_ALIASES = {
     "amd64": "x86_64", "x64": "x86_64", "x86_64h": "x86_64", "win-amd64": "x86_64",
@@ -252,8 +255,7 @@ class BuildExt(build_ext):
         """Compile fg_array.c once per ISA, each into its own folder, in `pool`, and link
         them in; returns the pending compilations."""
         source = os.path.join(KERNELS, "fg_array.c")
-        depends = [os.path.join(KERNELS, h)
-                   for h in ("fg_math.h", "fg_coeffs.h", "fg_dispatch.h", "fg_kernels.h")]
+        depends = KERNEL_HEADERS
 
         def compile_isa(name, isa_flags, output_dir):
             start = time.monotonic()
@@ -285,11 +287,7 @@ extensions = [
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         # The per-ISA objects are linked in as extra_objects, which build_ext does not
         # track: list their sources here so that editing a kernel relinks the module.
-        depends=[
-            os.path.join(KERNELS, f)
-            for f in ("fg_dispatch.h", "fg_kernels.h", "fg_openmp.h", "fg_math.h", "fg_coeffs.h",
-                      "fg_array.c")
-        ],
+        depends=[*KERNEL_HEADERS, os.path.join(KERNELS, "fg_array.c")],
     )
 ]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 
 import fastgelu
-from fastgelu import _bench, _peers, _report
+from fastgelu import _bench, _config, _peers, _report, _ufuncs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TINY = ["--min-time", "0.002", "--repeat", "1"]
@@ -71,6 +72,76 @@ def test_run_and_table():
     assert "fg/numpy" in table and "fg/copy" in table and "fg/torch" not in table
 
 
+def _moved(uf, steps):
+    """``uf`` (called as ``uf(x, out=out)``) with its results moved ``steps``
+    representable numbers toward 0: ``steps`` ulps off."""
+    def f(x, out=None):
+        y = uf(x)
+        for _ in range(steps):
+            y = np.nextafter(y, np.zeros_like(y))
+        return y if out is None else np.copyto(out, y) or out
+    return f
+
+
+@pytest.mark.parametrize("impl,dtype,steps,wrong", [
+    ("fast", "float32", 3, False), ("fast", "float32", 5, True),  # the fast tier: 4 ulp
+    ("fastgelu", "float32", 3, True),                            # the exact tier: 1 ulp
+    ("fast", "float16", 2, True), ("fast", "bfloat16", 2, True),  # 16-bit results: 1 ulp
+    ("fast", "float64", 5, False),  # float64: the tolerance alone (reference not 1-ulp)
+])
+def test_run_holds_each_tier_to_its_bound(monkeypatch, impl, dtype, steps, wrong):
+    """bench's check before timing: fastgelu's tiers at their ulp bounds, not just the
+    peers' tolerance (which 5 float32 ulps pass)."""
+    if dtype not in _bench.available_dtypes():
+        pytest.skip("bfloat16 needs ml_dtypes")
+    tier = _peers.IMPL_TIERS[impl]
+    # `steps` ulps from the exact tier's results (<= 0.65 ulp off), whatever the tier's own
+    # error: 3 steps stay within the fast tier's 4 ulp, 5 do not
+    moved = _moved(_ufuncs.UFUNCS["exact"]["gelu"], steps)
+    monkeypatch.setitem(_ufuncs.UFUNCS[tier], "gelu", moved)
+    rows = _bench.run(_bench.Options(sizes=[3000], dtypes=[dtype], kinds=["gelu", "gelu_grad"],
+                                     impls=list(_peers.FASTGELU_IMPLS), min_time=0.001,
+                                     repeat=1))
+    gelu, grad = rows
+    assert not grad["wrong"], grad["wrong"]
+    assert set(grad["melem_s"]) == set(_peers.FASTGELU_IMPLS)
+    assert (impl in gelu["wrong"]) is wrong, gelu
+    assert (impl in gelu["melem_s"]) is not wrong  # a wrong implementation is not timed
+    if wrong:
+        bound = _config.tier_bound(tier, dtype)
+        assert f"above the {tier} tier's {bound:g} ulp" in gelu["wrong"][impl]
+    x = _bench.make_input(3000, _bench.loop_dtype(dtype))
+    assert _bench.check("gelu", x, _ufuncs.UFUNCS[tier]["gelu"](x)) is None  # a peer's check
+
+
+def test_default_run_has_both_tiers_and_their_ratios():
+    """By default the fast tier is timed next to fastgelu, with its ratios in the table."""
+    assert _peers.IMPLS[:2] == ("fastgelu", "fast") == _peers.ALL_IMPLS[:2]
+    assert _peers.IMPL_TIERS == {"fastgelu": "exact", "fast": "fast"}
+    for name, tier in _peers.IMPL_TIERS.items():
+        impl = _peers.make_impl(name)
+        assert impl.tier == tier
+        assert impl.label == (f"{_ufuncs.TIER_MODULES[tier]} {fastgelu.__version__} "
+                              f"({fastgelu.get_isa()})")
+    rows = _bench.run(_bench.Options(sizes=[1000], dtypes=["float32"], kinds=["gelu", "geglu"],
+                                     impls=["fastgelu", "fast", "numpy", "unfused", "copy"],
+                                     min_time=0.002, repeat=1))
+    for r in rows:
+        assert not r["wrong"], r["wrong"]
+        assert r["melem_s"]["fastgelu"] > 0 and r["melem_s"]["fast"] > 0
+    table = _report.format_table(rows, ["fastgelu", "fast", "numpy", "unfused", "copy"])
+    title, head = table.splitlines()[:2]
+    assert ("fg = fastgelu (exact tier, <= 1 ulp), fast = fastgelu.fast (fast tier, <= 4 ulp)"
+            in title)
+    assert head.split()[-5:] == ["fg/numpy", "fg/unfused", "fg/copy", "fast/fg", "fast/numpy"]
+    fast_fg = float(table.splitlines()[2].split()[-2].rstrip("x"))
+    figs = rows[0]["melem_s"]
+    assert fast_fg == pytest.approx(figs["fast"] / figs["fastgelu"], abs=0.006)
+    # no fast tier in the table: no fast columns nor legend
+    exact_only = _report.format_table(rows, ["fastgelu", "numpy"])
+    assert "fast/" not in exact_only and "fastgelu.fast" not in exact_only
+
+
 def test_engine_without_optional_peers():
     """_bench imports and runs with neither SciPy nor PyTorch."""
     code = (
@@ -79,8 +150,8 @@ def test_engine_without_optional_peers():
         "rows = _bench.run(_bench.Options(sizes=[1000], dtypes=['float64'], min_time=0.001,"
         " repeat=1))\n"
         "r = {x['kind']: x for x in rows}\n"
-        "assert set(r['gelu']['melem_s']) == {'fastgelu', 'copy'}, r['gelu']\n"
-        "assert set(r['gelu_tanh']['melem_s']) == {'fastgelu', 'numpy', 'copy'}\n"
+        "assert set(r['gelu']['melem_s']) == {'fastgelu', 'fast', 'copy'}, r['gelu']\n"
+        "assert set(r['gelu_tanh']['melem_s']) == {'fastgelu', 'fast', 'numpy', 'copy'}\n"
         "assert 'torch' in r['gelu']['skipped'] and 'numpy' in r['gelu']['skipped']\n"
         "print(_report.format_table(rows))\n"
     )
@@ -99,6 +170,46 @@ def test_cli_bench_and_json(tmp_path):
     data = json.loads(out.read_text())
     assert data["meta"]["fastgelu"]["version"] == fastgelu.__version__
     assert [r["n"] for r in data["rows"]] == [1000, 4096]
+
+
+def test_cli_bench_fast_tier_and_json(tmp_path):
+    """The fast tier is an implementation of its own, in the table and the JSON (with the
+    tiers in the metadata)."""
+    out = tmp_path / "fast.json"
+    p = run_py("-m", "fastgelu", "bench", "--sizes", "1e3", "--dtype", "float32", "--kinds",
+               "gelu,geglu", "--impls", "fast,numpy", "--json", str(out), *TINY)
+    assert p.returncode == 0, p.stderr
+    assert "fast/numpy" in p.stdout and "fg/" not in p.stdout
+    assert "fast = fastgelu.fast (fast tier, <= 4 ulp)" in p.stdout
+    data = json.loads(out.read_text())
+    assert [set(r["melem_s"]) for r in data["rows"]] == [{"fast", "numpy"}] * 2
+    assert data["meta"]["fastgelu"]["tiers"]["fast"] == {
+        "module": "fastgelu.fast", "bound_ulp": 4.0, "isa": fastgelu.get_isa()}
+
+
+def test_cli_bench_exit_status_1_when_a_tier_is_wrong():
+    """A fast-tier gelu 5 ulps off (within the peers' tolerance) is WRONG, not timed, and
+    the exit status is 1."""
+    code = (
+        "import sys, numpy as np\n"
+        "from fastgelu import __main__, _ufuncs\n"
+        "gelu = _ufuncs.UFUNCS['fast']['gelu']\n"
+        "def off(x, out=None):\n"
+        "    y = gelu(x)\n"
+        "    for _ in range(5):\n"
+        "        y = np.nextafter(y, np.zeros_like(y))\n"
+        "    np.copyto(out, y)\n"
+        "    return out\n"
+        "_ufuncs.UFUNCS['fast']['gelu'] = off\n"
+        "sys.exit(__main__.main(sys.argv[1:]))\n"
+    )
+    p = run_py("-c", code, "bench", "--sizes", "1e3", "--dtype", "float32", "--kinds",
+               "gelu,gelu_grad", "--impls", "fastgelu,fast", *TINY)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "note: fast WRONG (float32 n=1e3): gelu:" in p.stdout
+    assert "above the fast tier's 4 ulp" in p.stdout
+    assert re.search(r"^float32 +gelu +1e3 +[\d.]+ +WRONG ", p.stdout, re.M), p.stdout
+    assert re.search(r"^float32 +gelu_grad +1e3 +[\d.]+ +[\d.]+ ", p.stdout, re.M), p.stdout
 
 
 def test_cli_dtype_both_and_all(tmp_path):

@@ -1,4 +1,4 @@
-"""pytest-benchmark suite: fastgelu next to NumPy, PyTorch and np.copyto.
+"""pytest-benchmark suite: fastgelu's tiers next to NumPy, PyTorch and np.copyto.
 
     python -m pytest benchmarks --benchmark-only -p no:cacheprovider           # all of it
     python -m pytest benchmarks --benchmark-only -k "gelu-float32 and 1e+06"   # a subset
@@ -7,9 +7,12 @@
 
 Groups are function x dtype x size (``gelu-float32-1e+06``), so pytest-benchmark's
 table puts the implementations of one case side by side; a Melem/s table with
-fastgelu's ratios follows it (benchmarks/conftest.py). Every benchmark also checks
-the output of the call it timed against a float64 reference (a few thousand points,
-at a loose tolerance), so a benchmark that measures a wrong path fails. With
+fastgelu's ratios follows it (benchmarks/conftest.py). fastgelu's accuracy tiers are
+implementations of their own (``fastgelu``: the exact tier, ``fast``: fastgelu.fast;
+extra_info ``tier``): ``gelu-float32-1e+06-fast``. Every benchmark also checks the
+output of the call it timed against a float64 reference (a few thousand points, at a
+loose tolerance; fastgelu's tiers, but float64 results, also at their ulp bounds), so a
+benchmark that measures a wrong path fails. With
 ``--benchmark-disable`` each case runs once: that is the smoke test of the normal
 test run. Threads: 2 (FASTGELU_BENCH_THREADS), for fastgelu and PyTorch alike.
 
@@ -52,7 +55,7 @@ CASES += [
     for dtype in DTYPES
     for n in (10**5, 10**6)
     for func in FUNCS
-    for impl in ("fastgelu", "torch")
+    for impl in (*_peers.FASTGELU_IMPLS, "torch")
 ]
 
 
@@ -99,11 +102,12 @@ def test_fused_throughput(benchmark, get_impl, pinned_threads, func, dtype, n, i
 
     benchmark.group = f"{func}-{dtype}-{n:.0e}"
     benchmark.extra_info.update(impl=impl, fused_func=func, dtype=dtype, n=n,
-                                threads=pinned_threads)
+                                threads=pinned_threads, tier=_peers.IMPL_TIERS.get(impl))
     result = benchmark(fn, x, out)
 
     assert np.array_equal(x[:, idx], xs), f"{impl} modified its input"
-    problem = _bench.check("copy" if impl == "copy" else func, x, result, None, idx)
+    problem = _bench.check("copy" if impl == "copy" else func, x, result, None, idx,
+                           _peers.IMPL_TIERS.get(impl))
     assert problem is None, f"{impl}: {problem}"
 
 
@@ -116,9 +120,10 @@ def test_throughput(benchmark, get_impl, pinned_threads, func, dtype, n, dist, i
 
     benchmark.group = f"{func}-{dtype}-{n:.0e}" + ("" if dist == "normal" else f"-{dist}")
     benchmark.extra_info.update(impl=impl, func=func, dtype=dtype, n=n, dist=dist,
-                                threads=pinned_threads)
+                                threads=pinned_threads, tier=_peers.IMPL_TIERS.get(impl))
     result = benchmark(fn, x, out)
 
     assert np.array_equal(x[idx], xs), f"{impl} modified its input"
-    problem = _bench.check("copy" if impl == "copy" else func, x, result, ref, idx)
+    problem = _bench.check("copy" if impl == "copy" else func, x, result, ref, idx,
+                           _peers.IMPL_TIERS.get(impl))
     assert problem is None, f"{impl}: {problem}"

@@ -15,7 +15,6 @@ from reference import FUNC_NAMES
 import fastgelu
 from fastgelu import _ufuncs
 
-UFUNCS = {name: getattr(fastgelu, name) for name in FUNC_NAMES}
 DTYPES = (np.float32, np.float64)
 
 
@@ -25,9 +24,18 @@ def name(request):
     return request.param
 
 
+@pytest.fixture(params=_ufuncs.TIERS)
+def tier(request):
+    """Each accuracy tier: "exact" (fastgelu.<name>) and "fast" (fastgelu.fast.<name>).
+    The ufunc-behaviour tests run on both (through the `ufunc` fixture or a `tier`
+    argument); only the accuracy bounds differ (_helpers.ULP_BOUNDS)."""
+    return request.param
+
+
 @pytest.fixture
-def ufunc(name):
-    return UFUNCS[name]
+def ufunc(name, tier):
+    """The function `name` of the tier."""
+    return _ufuncs.UFUNCS[tier][name]
 
 
 @pytest.fixture(params=DTYPES, ids=lambda d: np.dtype(d).name)

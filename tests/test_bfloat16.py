@@ -70,25 +70,25 @@ def test_show_config_says_bfloat16_loops_are_registered(capsys):
 # Accuracy
 # ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", FUNC_NAMES)
-def test_every_bfloat16_input_within_1_ulp(name, isa):
-    assert unary_max_error(name, ALL_BF16) <= ULP_BOUND_16
+def test_every_bfloat16_input_within_1_ulp(name, tier, isa):
+    assert unary_max_error(name, ALL_BF16, tier) <= ULP_BOUND_16
 
 
 @pytest.mark.parametrize("name", sorted(FUSED))
-def test_fused_bfloat16_within_1_ulp(name, isa):
+def test_fused_bfloat16_within_1_ulp(name, tier, isa):
     """Every bfloat16 as x (or a) against 1, -0.375 and 24 (the largest values overflow
     to inf there), and 300,000 random pairs."""
-    assert fused_max_error(name, ALL_BF16) <= ULP_BOUND_16
+    assert fused_max_error(name, ALL_BF16, tier) <= ULP_BOUND_16
 
 
 @pytest.mark.parametrize("name", ALL_NAMES)
-def test_bfloat16_is_the_float32_result_rounded(name):
+def test_bfloat16_is_the_float32_result_rounded(name, tier):
     """Bit for bit ml_dtypes' cast of the float32 loop's result (round to nearest even,
     ties included; subnormals; overflow to inf), but for NaN: sign and top payload bits
     kept, made quiet. Every bfloat16 as x (or a), random inputs of every magnitude for the
     others."""
     others = [random_bf16(2**16, seed) for seed in (1, 2)]
-    narrow, single, two_nans = results_and_float32_results(name, ALL_BF16, others)
+    narrow, single, two_nans = results_and_float32_results(name, ALL_BF16, others, tier)
     for b, s in zip(narrow, single):
         s_bits = s.view(np.uint32)
         nan = np.isnan(s)

@@ -6,10 +6,11 @@ import platform
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import fastgelu
-from fastgelu import _ufuncs
+from fastgelu import _config, _ufuncs
 
 X86_64 = platform.machine().lower() in ("x86_64", "amd64", "x64")
 
@@ -50,6 +51,32 @@ def test_config_dict_matches_the_runtime():
     assert c["isa_compiled"] == _ufuncs.compiled_isas()
     assert c["isa_supported"] == [n for n in c["isa_compiled"] if _ufuncs.cpu_supports(n)]
     assert c["num_threads"] == fastgelu.get_num_threads()
+    assert list(c["tiers"]) == list(_ufuncs.TIERS)
+    for tier, info in c["tiers"].items():
+        assert info == {"module": _ufuncs.TIER_MODULES[tier],
+                        "bound_ulp": _config.TIER_BOUNDS[tier], "isa": fastgelu.get_isa()}
+
+
+def test_tier_bounds_are_the_documented_promise():
+    """The one place the bounds are written (check, bench, show_config and the tests read
+    it): exact 1 ulp, fast 4 ulp; float16 and bfloat16 results 1 ulp in both."""
+    assert _config.TIER_BOUNDS == {"exact": 1.0, "fast": 4.0}
+    assert list(_config.TIER_BOUNDS) == list(_ufuncs.TIERS)
+    for tier in _ufuncs.TIERS:
+        for dtype in ("float16", np.float16, "bfloat16"):
+            assert _config.tier_bound(tier, dtype) == 1.0
+        for dtype in ("float32", np.float64, np.dtype(np.float32)):
+            assert _config.tier_bound(tier, dtype) == _config.TIER_BOUNDS[tier]
+    with pytest.raises(KeyError):
+        _config.tier_bound("fastest", "float32")
+
+
+def test_show_config_names_both_tiers(capsys):
+    fastgelu.show_config()
+    text = capsys.readouterr().out
+    assert (f"kernel path      : {fastgelu.get_isa()} (exact and fast tiers)\n"
+            "  tiers            : exact (fastgelu.<name>, <= 1 ulp), "
+            "fast (fastgelu.fast.<name>, <= 4 ulp)\n") in text
 
 
 def test_set_isa_auto_picks_the_best_supported():

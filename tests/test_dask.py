@@ -58,13 +58,17 @@ def test_fastgelu_on_a_distributed_local_cluster():
     gated = fastgelu.geglu_tanh(a, b)
     grad_a, grad_b = da.apply_gufunc(fastgelu.geglu_backward, "(),(),()->(),()", 1.0, a, b,
                                      output_dtypes=(h.dtype, h.dtype))
+    # the fast tier dispatches alike (its ufuncs pickle by name from fastgelu.fast)
+    fast, fast_gated = fastgelu.fast.gelu(dx), fastgelu.fast.geglu(a, b)
+    assert isinstance(fast, da.Array) and fast.chunks == dx.chunks
 
     environ = {"distributed.nanny.pre-spawn-environ.OMP_NUM_THREADS": WORKER_THREADS}
     with dask.config.set(environ), distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
     ) as cluster, distributed.Client(cluster) as client:
         workers = client.run(_worker_state)
-        y, yb, yg, ga, gb = dask.compute(lazy, backward, gated, grad_a, grad_b)
+        y, yb, yg, ga, gb, yf, yfg = dask.compute(lazy, backward, gated, grad_a, grad_b,
+                                                  fast, fast_gated)
 
     hn_a, hn_b = h[:, : shape[1]], h[:, shape[1]:]
     checks = {
@@ -73,6 +77,8 @@ def test_fastgelu_on_a_distributed_local_cluster():
         "geglu_tanh(a, b) float64": _same_bits(yg, fastgelu.geglu_tanh(hn_a, hn_b)),
         "geglu_backward(1, a, b) float64": all(
             _same_bits(u, v) for u, v in zip((ga, gb), fastgelu.geglu_backward(1.0, hn_a, hn_b))),
+        "fast.gelu(x) float32": _same_bits(yf, fastgelu.fast.gelu(x)),
+        "fast.geglu(a, b) float64": _same_bits(yfg, fastgelu.fast.geglu(hn_a, hn_b)),
     }
     print(f"\nDask {dask.__version__}, distributed {distributed.__version__}: LocalCluster "
           f"with {len(workers)} worker processes x 1 thread, OMP_NUM_THREADS={WORKER_THREADS}")

@@ -31,17 +31,17 @@ ALL_HALVES = np.arange(2**16, dtype=np.uint32).astype(np.uint16).view(np.float16
 
 
 @pytest.mark.parametrize("name", FUNC_NAMES)
-def test_every_float16_input_within_1_ulp(name, isa):
-    unary_max_error(name, ALL_HALVES)
+def test_every_float16_input_within_1_ulp(name, tier, isa):
+    unary_max_error(name, ALL_HALVES, tier)
 
 
 @pytest.mark.parametrize("name", sorted(FUSED))
-def test_fused_float16_within_1_ulp(name, isa):
-    fused_max_error(name, ALL_HALVES)
+def test_fused_float16_within_1_ulp(name, tier, isa):
+    fused_max_error(name, ALL_HALVES, tier)
 
 
 @pytest.mark.parametrize("name", list(FUNC_NAMES) + sorted(FUSED))
-def test_float16_is_the_float32_result_cast(name):
+def test_float16_is_the_float32_result_cast(name, tier):
     """Bit for bit NumPy's cast of the float32 loop's result: the conversions are exact
     and round to nearest even, NaN payloads and overflow to inf included."""
     rng = np.random.default_rng(7)
@@ -52,7 +52,7 @@ def test_float16_is_the_float32_result_cast(name):
                             [65504.0, -65504.0, np.inf, -np.inf, np.nan, 0.0, -0.0, 6e-8]]
                            ).astype(np.float16)
             for _ in range(2)]
-    half, single, two_nans = results_and_float32_results(name, ALL_HALVES, others)
+    half, single, two_nans = results_and_float32_results(name, ALL_HALVES, others, tier)
     for h, s in zip(half, single):
         with np.errstate(over="ignore"):
             cast = s.astype(np.float16)

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _helpers import BITS, assert_same_float_bits
+from _helpers import BITS, assert_same_float_bits, ufunc_of
 from reference import FUNC_NAMES, is_signaling_nan
 
-import fastgelu
 from fastgelu import _ufuncs
 
 # The issue's floating-point contract: no overflow, invalid or divide-by-zero for any
@@ -78,10 +77,10 @@ def test_no_fp_exception_for_any_float16(ufunc, isa, threaded):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", FUNC_NAMES)
-def test_no_fp_exception_for_any_float32(slow_only, name, isa):
+def test_no_fp_exception_for_any_float32(slow_only, name, tier, isa):
     """All 2**32 float32 bit patterns but the 2**24 - 2 signaling NaNs (IEEE lets any
     operation on those raise 'invalid'), threaded, in chunks of 2**24."""
-    f = getattr(fastgelu, name)
+    f = ufunc_of(name, tier)
     chunk = 1 << 24
     out = np.empty(chunk, np.float32)
     for start in range(0, 2**32, chunk):
@@ -130,10 +129,10 @@ MAYBE_UNDERFLOW = [-4.5, -9.0, -13.0, -16.0, -22.0, -24.0, -30.0, -36.0, -37.0, 
 ALL_UFUNCS = [k.name for k in _ufuncs.KERNELS]
 
 
-def _args(name, x, dtype):
-    """The ufunc's inputs with x where its GELU-family function is evaluated, 1 elsewhere
-    (gelu_backward(g, x), geglu(a, b), geglu_backward(g, a, b))."""
-    uf = getattr(fastgelu, name)
+def _args(name, tier, x, dtype):
+    """The ufunc (of the tier) and its inputs with x where its GELU-family function is
+    evaluated, 1 elsewhere (gelu_backward(g, x), geglu(a, b), geglu_backward(g, a, b))."""
+    uf = ufunc_of(name, tier)
     with np.errstate(over="ignore"):
         xs = np.asarray(x, dtype=dtype)
     args = [np.ones_like(xs) for _ in range(uf.nin)]
@@ -156,30 +155,30 @@ SMALLEST_NORMAL = {"float16": 2.0**-14, "bfloat16": 2.0**-126, "float32": 2.0**-
 
 @pytest.mark.parametrize("name", ALL_UFUNCS)
 @pytest.mark.parametrize("dt", UNDERFLOW_DTYPES)
-def test_underflow_only_where_the_result_underflows(name, dt, isa):
+def test_underflow_only_where_the_result_underflows(name, tier, dt, isa):
     """Each grid value alone, under errstate(all='raise'): the values of NEVER_UNDERFLOW
     raise nothing; a left-tail value may raise underflow only if every output it gives
     is subnormal or zero."""
     dt = _ufuncs.bfloat16 if dt == "bfloat16" else np.dtype(dt)
     tiny = SMALLEST_NORMAL[dt.name]
     for x in NEVER_UNDERFLOW + MAYBE_UNDERFLOW:
-        uf, args = _args(name, [x], dt)
+        uf, args = _args(name, tier, [x], dt)
         try:
             with np.errstate(all="raise"):
                 uf(*args)
         except FloatingPointError as exc:
             assert "underflow" in str(exc), (name, dt, x, exc)
-            assert x in MAYBE_UNDERFLOW, f"{name}({x}) [{dt}, {isa}] raised {exc}"
+            assert x in MAYBE_UNDERFLOW, f"{name}({x}) [{tier}, {dt}, {isa}] raised {exc}"
             for y in _outputs(uf, args):
                 assert abs(float(y[0])) < tiny, f"{name}({x}) = {y[0]} [{dt}] raised underflow"
 
 
 @pytest.mark.parametrize("name", ALL_UFUNCS)
 @pytest.mark.parametrize("dt", UNDERFLOW_DTYPES)
-def test_no_underflow_for_exact_or_large_results_threaded(name, dt, threaded):
+def test_no_underflow_for_exact_or_large_results_threaded(name, tier, dt, threaded):
     """The same values as one array on the threaded path (flags gathered from the
     workers), repeated to span several chunks: nothing raised."""
     dt = _ufuncs.bfloat16 if dt == "bfloat16" else np.dtype(dt)
-    uf, args = _args(name, np.repeat(NEVER_UNDERFLOW, 4096), dt)
+    uf, args = _args(name, tier, np.repeat(NEVER_UNDERFLOW, 4096), dt)
     with np.errstate(all="raise"):
         uf(*args)

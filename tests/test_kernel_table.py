@@ -4,6 +4,7 @@ hand-written pieces (the type stubs, the public C kernels) agree with it."""
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 from pathlib import Path
 
@@ -20,17 +21,44 @@ SHAPES = {"UNARY": (1, 1), "BINARY": (2, 1), "TERNARY2": (3, 2)}
 
 
 def c_table():
-    """The rows X(name, SHAPE) of FG_KERNELS, as (name, nin, nout)."""
+    """The rows X(c, name, SHAPE) of FG_KERNELS, as (name, nin, nout)."""
     text = (PACKAGE / "kernels" / "fg_kernels.h").read_text()
-    body = text[text.index("#define FG_KERNELS(X)"):].split("\n\n")[0]
-    rows = re.findall(r"X\((\w+), (\w+)\)", body)
+    body = text[text.index("#define FG_KERNELS(X, c)"):].split("\n\n")[0]
+    rows = re.findall(r"X\(c, (\w+), (\w+)\)", body)
     assert rows
     return [(name, *SHAPES[shape]) for name, shape in rows]
+
+
+def c_tiers():
+    """The tiers X(tier) of FG_TIERS and each one's kernel prefix FG_PREFIX_<tier>."""
+    text = (PACKAGE / "kernels" / "fg_kernels.h").read_text()
+    tiers = re.findall(r"X\((\w+)\)", re.search(r"#define FG_TIERS\(X\) (.*)", text)[1])
+    return {t: re.search(rf"#define FG_PREFIX_{t} (\w+)", text)[1] for t in tiers}
+
+
+# Where each tier's public C kernels are written out, per precision.
+C_KERNEL_FILES = {("exact", "f"): "fg_math.h", ("exact", "d"): "fg_math.h",
+                  ("fast", "f"): "fg_fast_f32.h", ("fast", "d"): "fg_fast_f64.h"}
 
 
 def test_kernels_follow_the_c_table():
     assert [tuple(k) for k in _ufuncs.KERNELS] == c_table()
     assert len(set(NAMES)) == len(NAMES)
+
+
+def test_tiers_follow_the_c_table():
+    assert list(_ufuncs.TIERS) == list(c_tiers()) == ["exact", "fast"]
+    assert set(_ufuncs.UFUNCS) == set(_ufuncs.TIER_MODULES) == set(_ufuncs.TIERS)
+    for tier, module in _ufuncs.TIER_MODULES.items():
+        mod = importlib.import_module(module)
+        assert list(_ufuncs.UFUNCS[tier]) == NAMES
+        for name, uf in _ufuncs.UFUNCS[tier].items():
+            assert getattr(mod, name) is uf and uf.__module__ == module
+            assert uf.types == getattr(fastgelu, name).types
+    # one ufunc object per name and tier
+    every = [uf for t in _ufuncs.TIERS for uf in _ufuncs.UFUNCS[t].values()]
+    assert len({id(uf) for uf in every}) == 2 * len(NAMES)
+    assert fastgelu.fast.__all__ == NAMES
 
 
 def test_one_ufunc_per_kernel():
@@ -51,6 +79,19 @@ def test_exports_are_the_table():
     assert set(UFUNC_DOCS) == set(NAMES)
 
 
+def test_fast_stubs_reexport_the_table():
+    """fast.pyi re-exports every ufunc of _ufuncs.pyi (typed alike) under its name."""
+    tree = ast.parse((PACKAGE / "fast.pyi").read_text())
+    imported, exported = [], None
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "_ufuncs":
+            imported += [(a.name, a.asname) for a in node.names]
+        elif isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "__all__":
+            exported = ast.literal_eval(node.value)
+    assert sorted(imported) == sorted((n, n) for n in NAMES)
+    assert sorted(exported) == sorted(NAMES)
+
+
 def test_stubs_list_the_table():
     """_ufuncs.pyi is written by hand: its __all__ and its `name: _<Shape>UFunc` lines,
     each typed with the class of its row's shape."""
@@ -67,9 +108,12 @@ def test_stubs_list_the_table():
 
 
 def test_public_c_kernels_are_written_out():
-    """fg_<name>_f and fg_<name>_d of every row are defined in fg_math.h by name (so that
-    grep finds them), not made by token pasting."""
-    text = (PACKAGE / "kernels" / "fg_math.h").read_text()
-    for name in NAMES:
+    """<prefix><name>_f and _d of every row and tier (fg_gelu_f, fg_fast_gelu_f, ...) are
+    defined by name in their tier's header (so that grep finds them), not made by token
+    pasting."""
+    for tier, prefix in c_tiers().items():
         for sfx in "fd":
-            assert re.search(rf"^FG_INLINE \w+ fg_{name}_{sfx}\(", text, re.M), (name, sfx)
+            text = (PACKAGE / "kernels" / C_KERNEL_FILES[tier, sfx]).read_text()
+            for name in NAMES:
+                assert re.search(rf"^FG_INLINE \w+ {prefix}{name}_{sfx}\(", text, re.M), (
+                    tier, name, sfx)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
-from _helpers import ULP_BOUNDS, as_bits
+from _helpers import ULP_BOUNDS, as_bits, ufunc_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -35,6 +35,7 @@ import fastgelu
 from fastgelu import _ufuncs
 
 DTYPES = [np.dtype(s) for s in ("<f4", ">f4", "<f8", ">f8")]
+TIERS = st.sampled_from(_ufuncs.TIERS)  # both tiers: the same behaviour, their own bounds
 if all("e->e" in getattr(fastgelu, n).types for n in FUNC_NAMES):
     # float16 loops: layouts, aliasing and masks here; accuracy in test_float16.py
     DTYPES += [np.dtype("<f2"), np.dtype(">f2")]
@@ -77,10 +78,11 @@ def _mp64(name, bits):
     return mp_value(name, float(np.array(bits, np.uint64).view(np.float64)))
 
 
-def assert_accurate(name, x, y):
-    """``y`` (result dtype = x's kind and size) within ULP_BOUNDS of the reference."""
+def assert_accurate(name, x, y, tier):
+    """``y`` (result dtype = x's kind and size) within the tier's ULP_BOUNDS of the
+    reference."""
     dtype = np.dtype(x.dtype.newbyteorder("="))
-    if dtype.name not in ULP_BOUNDS:
+    if dtype.name not in ULP_BOUNDS[tier]:
         return  # float16: judged by test_float16.py
     x = np.asarray(x, dtype=dtype).ravel()
     y = np.asarray(y).astype(dtype).ravel()
@@ -96,7 +98,7 @@ def assert_accurate(name, x, y):
             else:
                 hi[i] = REF64[name](np.array([v]))[0]
     e = ulp_error(y, hi, dtype, err)
-    bound = ULP_BOUNDS[dtype.name][name]
+    bound = ULP_BOUNDS[tier][dtype.name][name]
     bad = np.flatnonzero(e > bound)
     assert not bad.size, [
         f"{name}({float(x[i]).hex()}) = {float(y[i])!r}, reference {hi[i]!r}, "
@@ -158,16 +160,16 @@ def native_result(f, x):
 
 
 @SETTINGS
-@given(name=st.sampled_from(FUNC_NAMES), bv=views(), threaded=st.booleans())
-def test_any_layout(name, bv, threaded):
+@given(name=st.sampled_from(FUNC_NAMES), tier=TIERS, bv=views(), threaded=st.booleans())
+def test_any_layout(name, tier, bv, threaded):
     base, x, _ = bv
-    f = getattr(fastgelu, name)
+    f = ufunc_of(name, tier)
     before = base.copy()
     y = call_with_threads(threaded, f, x)
     assert y.dtype == x.dtype.newbyteorder("=") and y.shape == x.shape
     np.testing.assert_array_equal(as_bits(y), as_bits(native_result(f, x)))
     np.testing.assert_array_equal(as_bits(base), as_bits(before))  # input untouched
-    assert_accurate(name, x, y)
+    assert_accurate(name, x, y, tier)
 
 
 @st.composite
@@ -189,10 +191,10 @@ def out_for(draw, x):
 
 
 @SETTINGS
-@given(data=st.data(), name=st.sampled_from(FUNC_NAMES), threaded=st.booleans())
-def test_out_and_where(data, name, threaded):
+@given(data=st.data(), name=st.sampled_from(FUNC_NAMES), tier=TIERS, threaded=st.booleans())
+def test_out_and_where(data, name, tier, threaded):
     base, x, _ = data.draw(views())
-    f = getattr(fastgelu, name)
+    f = ufunc_of(name, tier)
     out = data.draw(out_for(x))
     where_kind = data.draw(st.sampled_from(["none", "full", "last axis", "scalar"]))
     if where_kind == "full":
@@ -214,16 +216,16 @@ def test_out_and_where(data, name, threaded):
     np.testing.assert_array_equal(as_bits(out)[~mask], as_bits(out_before)[~mask])
     np.testing.assert_array_equal(as_bits(base), as_bits(before))
     if out.dtype.itemsize == x.dtype.itemsize:
-        assert_accurate(name, x[mask], out[mask])
+        assert_accurate(name, x[mask], out[mask], tier)
 
 
 @SETTINGS
-@given(data=st.data(), name=st.sampled_from(FUNC_NAMES), threaded=st.booleans(),
+@given(data=st.data(), name=st.sampled_from(FUNC_NAMES), tier=TIERS, threaded=st.booleans(),
        use_where=st.booleans())
-def test_in_place(data, name, threaded, use_where):
+def test_in_place(data, name, tier, threaded, use_where):
     """out=x for any view: x gets the result, the rest of its base is untouched."""
     base, x, apply = data.draw(views())
-    f = getattr(fastgelu, name)
+    f = ufunc_of(name, tier)
     where = data.draw(hnp.arrays(bool, x.shape)) if use_where else np.ones(x.shape, bool)
     x_before = x.copy()
     before = base.copy()
@@ -236,7 +238,7 @@ def test_in_place(data, name, threaded, use_where):
     apply(selected)[where] = True
     changed = as_bits(base) != as_bits(before)
     assert not (changed & ~selected).any()
-    assert_accurate(name, x_before[where], x[where])
+    assert_accurate(name, x_before[where], x[where], tier)
 
 
 @st.composite
@@ -267,13 +269,13 @@ def overlapping(draw):
 
 
 @SETTINGS
-@given(bxo=overlapping(), name=st.sampled_from(FUNC_NAMES), threaded=st.booleans(),
+@given(bxo=overlapping(), name=st.sampled_from(FUNC_NAMES), tier=TIERS, threaded=st.booleans(),
        use_where=st.booleans(), data=st.data())
-def test_overlapping_input_and_output(bxo, name, threaded, use_where, data):
+def test_overlapping_input_and_output(bxo, name, tier, threaded, use_where, data):
     """Any overlap of out with the input gives the answer of the unaliased call; no
     element of the base outside out is written."""
     base, x, out = bxo
-    f = getattr(fastgelu, name)
+    f = ufunc_of(name, tier)
     where = data.draw(hnp.arrays(bool, x.shape)) if use_where else np.ones(x.shape, bool)
     x_before = x.copy()
     expected = native_result(f, x_before)
@@ -289,4 +291,4 @@ def test_overlapping_input_and_output(bxo, name, threaded, use_where, data):
     changed = as_bits(base) != as_bits(before)
     assert not (changed & ~probe).any()
     keep = slice(None, None, max(1, x.size // 64))  # mpmath is slow: a subsample
-    assert_accurate(name, x_before[where][keep], out[where][keep])
+    assert_accurate(name, x_before[where][keep], out[where][keep], tier)

@@ -21,6 +21,7 @@ import itertools
 
 import numpy as np
 import pytest
+from _helpers import tier_of, ufunc_of
 
 import fastgelu
 from fastgelu import _ufuncs
@@ -32,9 +33,12 @@ if _ufuncs.bfloat16 is not None:  # ml_dtypes imports: the bfloat16 loops are re
 LENGTHS = (1, 2, 17, 1000)
 
 
-@pytest.fixture(params=BINARY)
+@pytest.fixture(params=[(t, n) for t in _ufuncs.TIERS for n in BINARY],
+                ids=lambda p: "-".join(p))
 def f(request):
-    return getattr(fastgelu, request.param)
+    """Each binary ufunc of each tier."""
+    tier, name = request.param
+    return ufunc_of(name, tier)
 
 
 @pytest.fixture(params=DTYPES, ids=lambda d: d.name)
@@ -79,8 +83,8 @@ def assert_same_bits(actual, expected, what):
 
 
 @functools.cache
-def _steered(name, dtype, n, seed):
-    f = getattr(fastgelu, name)
+def _steered(tier, name, dtype, n, seed):
+    f = ufunc_of(name, tier)
     rng = np.random.default_rng(seed)
     candidates = (rng.standard_normal((n, 8)) * 2).astype(dtype)
     a = candidates[:, 0].copy()
@@ -97,7 +101,7 @@ def _steered(name, dtype, n, seed):
 def steered(f, dtype, n, seed=0):
     """n inputs of dtype whose fold with f stays near magnitude 1: each element is the one
     of eight random candidates that brings the running value closest to 1."""
-    return _steered(f.__name__, np.dtype(dtype), n, seed).copy()
+    return _steered(tier_of(f), f.__name__, np.dtype(dtype), n, seed).copy()
 
 
 def fold(f, a):
@@ -146,8 +150,8 @@ def test_accumulate_is_the_running_fold(f, dt, n, threaded):
 
 
 @functools.cache
-def _long_case(name, dtype):
-    f = getattr(fastgelu, name)
+def _long_case(tier, name, dtype):
+    f = ufunc_of(name, tier)
     a = steered(f, dtype, 100_000)
     expected = running_fold(f, a)
     a.flags.writeable = expected.flags.writeable = False
@@ -158,7 +162,7 @@ def test_long_fold(f, threaded):
     """1e5 elements: NumPy's reduce runs its loop in buffer-sized pieces; accumulate's
     contiguous output would be split over threads if it were not in order. (The fold's
     value is the running fold's last: the same calls.)"""
-    a, expected = _long_case(f.__name__, np.dtype(np.float32))
+    a, expected = _long_case(tier_of(f), f.__name__, np.dtype(np.float32))
     with threaded():
         reduced, accumulated = f.reduce(a), f.accumulate(a)
     assert_same_bits(reduced, expected[-1], f"{f.__name__}.reduce, n=1e5")

@@ -82,12 +82,13 @@ def test_a_late_worker_changes_no_bit_and_loses_no_flag(policy, dtype, flag):
 
 
 def test_a_call_that_loses_starts_a_serial_period(policy):
-    """A parallel call whose worker is 20 ms late takes far longer than a serial call
-    would have: it counts as lost, long calls run serially for 0.1 ms, and the next serial
-    period is 4x as long. Calls made during a serial period run serially (same bits)."""
+    """A parallel call whose worker is 2 ms late takes far longer than a serial call
+    would have: it counts as lost, long calls run serially for 20 times what the loss
+    cost (~40-100 ms; more than the 0.1 ms of the first period), and the next period is 4x
+    as long. Calls made during a serial period run serially (same bits)."""
     x = sample(np.dtype(np.float64), N, seed=3)
     expected = _serial(fastgelu.gelu, x)
-    _ufuncs._set_worker_delay(0.02)
+    _ufuncs._set_worker_delay(0.002)
     for _ in range(10):  # (should the caller finish every chunk just as the worker comes)
         _ufuncs._reset_thread_stats()
         assert_same_float_bits(fastgelu.gelu(x), expected)
@@ -96,12 +97,13 @@ def test_a_call_that_loses_starts_a_serial_period(policy):
             break
     assert (stats["parallel"], stats["lost"]) == (1, 1), stats
     assert stats["backoff_seconds"] == pytest.approx(0.0004)
-    time.sleep(0.01)                       # the 0.1 ms serial period is over
+    assert fastgelu.gelu(x) is not None and _ufuncs._thread_stats()["serial_backoff"] == 1
+    time.sleep(0.5)                        # the serial period (~40-100 ms) is over
     assert_same_float_bits(fastgelu.gelu(x), expected)
     stats = _ufuncs._thread_stats()
     assert (stats["parallel"], stats["lost"]) == (2, 2), stats
     assert stats["backoff_seconds"] == pytest.approx(0.0016)
-    calls = 2
+    calls = 3
     # back to back: a call made within the serial period runs serially; a parallel one
     # (the period over) loses again and starts a longer period
     while _ufuncs._thread_stats()["serial_backoff"] == 0 and calls < 20:

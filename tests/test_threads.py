@@ -28,9 +28,8 @@ DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _all_ufuncs():
-    """Every ufunc fastgelu exports (the four unary ones and any later additions)."""
-    return [getattr(fastgelu, n) for n in fastgelu.__all__
-            if isinstance(getattr(fastgelu, n), np.ufunc)]
+    """Every ufunc of every tier (fastgelu.<name>, fastgelu.fast.<name>)."""
+    return [uf for tier in _ufuncs.TIERS for uf in _ufuncs.UFUNCS[tier].values()]
 
 
 def _thread_workload():

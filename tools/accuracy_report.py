@@ -3,13 +3,15 @@
 
     python tools/accuracy_report.py float64 [--table tests/data/reference_f64.npz]
     python tools/accuracy_report.py specials
+    python tools/accuracy_report.py --tier fast float64      # fastgelu.fast (bound 4 ulp)
 
 ``float64`` runs every function on every ISA build this CPU supports over the mpmath
 table of the tests (50 digits; regenerate or enlarge it with tools/make_reference_f64.py
 --scale K) and prints the max error in ulps, where it occurs, and the fraction of inputs
 above 0.5 ulp. ``specials`` prints each function at ±0, ±inf, NaN, the extreme finite and
 subnormal values, in both dtypes, against the documented limits. Both exit with status 1
-if anything is over 1 ulp or off its documented value. The exhaustive float32 check is
+if anything is over the tier's bound (1 ulp; ``--tier fast``: 4) or off its documented
+value. The exhaustive float32 check is
 tools/check_exhaustive_f32.py.
 """
 from __future__ import annotations
@@ -27,31 +29,30 @@ sys.path.insert(0, TESTS)
 from reference import FUNC_NAMES, ulp_error
 
 import fastgelu
-from fastgelu import _ufuncs
-
-BOUND_ULP = 1.0
+from fastgelu import _config, _ufuncs
 
 
 def supported_isas():
     return [isa for isa in _ufuncs.compiled_isas() if _ufuncs.cpu_supports(isa)]
 
 
-def report_float64(table_path):
+def report_float64(table_path, tier):
     table = np.load(table_path)
     x = table["x"]
-    print(f"float64 vs mpmath (50 digits): {x.size} inputs from {os.path.relpath(table_path)}")
+    print(f"float64 vs mpmath (50 digits): {x.size} inputs from {os.path.relpath(table_path)}; "
+          f"{_ufuncs.TIER_MODULES[tier]}.<name> ({tier} tier)")
     print(f"{'function':16s} {'isa':9s} {'max ulp':>8s}  {'at x':>24s}  {'> 0.5 ulp':>10s}")
     worst = 0.0
     for isa in supported_isas():
         fastgelu.set_isa(isa)
         for name in FUNC_NAMES:
-            y = getattr(fastgelu, name)(x)
+            y = _ufuncs.UFUNCS[tier][name](x)
             err = ulp_error(y, table[name], np.float64, table[name + "_err_ulp"])
             i = int(np.argmax(err))
             worst = max(worst, err[i])
             print(f"{name:16s} {isa:9s} {err[i]:8.4f}  {x[i]:24.17g}  {np.mean(err > 0.5):10.3%}")
     fastgelu.set_isa("auto")
-    return worst <= BOUND_ULP
+    return worst <= _config.TIER_BOUNDS[tier]
 
 
 # Documented limits (README, docstrings): None means "the finite value nearest the true one
@@ -91,7 +92,7 @@ def same(a, b):
     return a == b and np.signbit(a) == np.signbit(b)
 
 
-def report_specials():
+def report_specials(tier):
     ok = True
     with np.errstate(all="raise", under="ignore"):
         for dtype in (np.float32, np.float64):
@@ -103,7 +104,7 @@ def report_specials():
                 for label, v in inputs.items():
                     cells = []
                     for name in FUNC_NAMES:
-                        y = getattr(fastgelu, name)(np.array([v], dtype=dtype))[0]
+                        y = _ufuncs.UFUNCS[tier][name](np.array([v], dtype=dtype))[0]
                         want = expected_limit(name, label, dtype)
                         good = same(y, want) if want is not None else bool(np.isfinite(y))
                         ok &= good
@@ -117,12 +118,14 @@ def report_specials():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tier", choices=_ufuncs.TIERS, default="exact",
+                    help="the tier's ufuncs: exact (fastgelu.<name>) or fast (fastgelu.fast)")
     sub = ap.add_subparsers(dest="what", required=True)
     f64 = sub.add_parser("float64", help="float64 vs the mpmath table")
     f64.add_argument("--table", default=os.path.join(TESTS, "data", "reference_f64.npz"))
     sub.add_parser("specials", help="special values, both dtypes")
     a = ap.parse_args()
-    ok = report_float64(a.table) if a.what == "float64" else report_specials()
+    ok = report_float64(a.table, a.tier) if a.what == "float64" else report_specials(a.tier)
     return 0 if ok else 1
 
 

@@ -35,6 +35,7 @@ Usage (from the repository root):
     python tools/check_exhaustive_f32.py                     # exhaustive, ISA in use
     python tools/check_exhaustive_f32.py --isa all           # every build this CPU runs
     python tools/check_exhaustive_f32.py --step 4099 --isa all   # quick (seconds)
+    python tools/check_exhaustive_f32.py --tier fast --isa all   # the fast tier (<= 4 ulp)
     python tools/check_exhaustive_f32.py --functions gelu,gelu_grad --isa avx2 \\
         --processes 2 --bound 1.0 --json results.json
     python tools/check_exhaustive_f32.py --chunks 765 --step 1   # one chunk ([-0.75, -1))
@@ -90,7 +91,7 @@ def _init_worker(threads_env=True):
     fastgelu.set_num_threads(1)
     _W["fastgelu"] = fastgelu
     _W["ref"] = reference
-    _W["ufuncs"] = {name: getattr(fastgelu, name) for name in reference.FUNC_NAMES}
+    _W["ufuncs"] = fastgelu._ufuncs.UFUNCS  # {tier: {name: ufunc}}
 
 
 def _chunk_patterns(c, chunk_bits, step):
@@ -217,8 +218,8 @@ def _judge(acc, name, bits, x64, y, refv, bound, ref):
     _count(acc, "zero_sign", wrong_zero, bits, y, refv)
 
 
-def evaluate(patterns, functions, isas, bound, accs):
-    """Run every function on every ISA over the uint32 patterns, into accs."""
+def evaluate(patterns, functions, isas, bound, accs, tier):
+    """Run every function (of the tier) on every ISA over the uint32 patterns, into accs."""
     fg, ref, ufuncs = _W["fastgelu"], _W["ref"], _W["ufuncs"]
     for b0 in range(0, patterns.size, BLOCK):
         bits = patterns[b0:b0 + BLOCK]  # contiguous
@@ -237,7 +238,7 @@ def evaluate(patterns, functions, isas, bound, accs):
                     if fg.get_isa() != isa:
                         raise RuntimeError(f"set_isa({isa!r}) left {fg.get_isa()!r} active")
                 with np.errstate(all="ignore"):
-                    y = ufuncs[f](x32)
+                    y = ufuncs[tier][f](x32)
                 if y.dtype != np.float32 or y.shape != x32.shape:
                     raise RuntimeError(f"{f} returned {y.dtype} {y.shape} for float32 input")
                 _judge(accs[(f, isa)], f, bits, x64, y, refv, bound, ref)
@@ -246,16 +247,16 @@ def evaluate(patterns, functions, isas, bound, accs):
 
 def run_chunk(task):
     """Evaluate one chunk: {(function, isa): accumulator}, patterns, worker seconds."""
-    c, chunk_bits, step, functions, isas, bound = task
+    c, chunk_bits, step, functions, isas, bound, tier = task
     _init_worker()
     t_start = time.perf_counter()
     accs = {(f, isa): _new_acc() for f in functions for isa in isas}
     patterns = _chunk_patterns(c, chunk_bits, step)
-    evaluate(patterns, functions, isas, bound, accs)
+    evaluate(patterns, functions, isas, bound, accs, tier)
     return c, accs, int(patterns.size), time.perf_counter() - t_start
 
 
-def calibrate(functions, isas, n_blocks=16):
+def calibrate(functions, isas, tier, n_blocks=16):
     """Worker seconds per pattern of a dense (--step 1) run, from n_blocks blocks of
     BLOCK consecutive patterns spread over the range (for sparse runs' estimates)."""
     _init_worker()
@@ -265,7 +266,7 @@ def calibrate(functions, isas, n_blocks=16):
     for k in spread:
         start = (k << 26) + (1 << 25)  # the middle of 1/64 of the range
         evaluate(np.arange(start, start + BLOCK, dtype=np.int64).astype(np.uint32),
-                 functions, isas, 1.0, accs)
+                 functions, isas, 1.0, accs, tier)
     return (time.perf_counter() - t0) / (n_blocks * BLOCK)
 
 
@@ -356,8 +357,12 @@ def build_parser():
     p.add_argument("--isa", default=None,
                    help="ISA build: a name (or comma list) for fastgelu.set_isa, 'auto', or "
                    "'all' (every build this CPU supports); default: the build in use")
-    p.add_argument("--bound", type=float, default=1.0,
-                   help="ulp bound; exit status 1 if exceeded (default 1.0)")
+    p.add_argument("--tier", choices=("exact", "fast"), default="exact",
+                   help="the tier's ufuncs: exact (fastgelu.<name>, the default) or fast "
+                   "(fastgelu.fast.<name>)")
+    p.add_argument("--bound", type=float, default=None,
+                   help="ulp bound; exit status 1 if exceeded (default: the tier's, 1.0 for "
+                   "exact, 4.0 for fast)")
     p.add_argument("--processes", type=int, default=os.cpu_count() or 1,
                    help="worker processes (default os.cpu_count(); 1 = no pool)")
     p.add_argument("--chunk-bits", type=int, default=22,
@@ -379,7 +384,7 @@ def main(argv=None):
         parser.error("--processes must be >= 1")
     if not 10 <= args.chunk_bits <= 32:
         parser.error("--chunk-bits must be in 10..32")
-    if not args.bound >= 0:
+    if args.bound is not None and not args.bound >= 0:
         parser.error("--bound must be >= 0")
 
     if TESTS not in sys.path:
@@ -387,7 +392,10 @@ def main(argv=None):
     import reference
 
     import fastgelu
-    from fastgelu import _ufuncs
+    from fastgelu import _config, _ufuncs
+
+    if args.bound is None:  # the tier's promise, in float32 ulps
+        args.bound = _config.TIER_BOUNDS[args.tier]
 
     functions = list(reference.FUNC_NAMES)
     if args.functions:
@@ -431,14 +439,15 @@ def main(argv=None):
 
     print(f"fastgelu {fastgelu.__version__} from {os.path.dirname(fastgelu.__file__)}")
     print(f"  reference: {os.path.join(TESTS, 'reference.py')} (REF64, ulp_error)")
-    print(f"  functions: {', '.join(functions)};  ISA: {', '.join(isas)} "
+    print(f"  functions: {', '.join(functions)} ({args.tier} tier);  ISA: {', '.join(isas)} "
           f"(compiled {', '.join(compiled)}; this CPU runs {', '.join(supported)})")
     print(f"  patterns : {expected_inputs:,} per function and ISA (step {args.step}"
           f"{', chunks ' + args.chunks if args.chunks else ''}); {len(order)} chunks of "
           f"2^{args.chunk_bits}; {processes} process(es); bound {args.bound} ulp")
     sys.stdout.flush()
 
-    tasks = [(c, args.chunk_bits, args.step, functions, isas, args.bound) for c in order]
+    tasks = [(c, args.chunk_bits, args.step, functions, isas, args.bound, args.tier)
+             for c in order]
     totals = {(f, isa): _new_acc() for f in functions for isa in isas}
     done = patterns_done = 0
     t_first = 0.0
@@ -454,7 +463,7 @@ def main(argv=None):
 
     if args.step > 1:
         # Sparse chunks cost mostly per-call overhead: time a few dense blocks instead.
-        dense = calibrate(functions, isas) * N_PATTERNS / processes
+        dense = calibrate(functions, isas, args.tier) * N_PATTERNS / processes
         print(f"[estimate from {16 * BLOCK:,} consecutive patterns] exhaustive (--step 1, "
               f"{len(functions)} function(s) x {len(isas)} ISA(s), {processes} process(es)):"
               f" ~{fmt_seconds(dense)}", file=sys.stderr, flush=True)
@@ -588,6 +597,7 @@ def main(argv=None):
             "step": args.step,
             "chunk_bits": args.chunk_bits,
             "chunks": args.chunks,
+            "tier": args.tier,
             "bound_ulp": args.bound,
             "processes": processes,
             "wall_seconds": wall,

@@ -231,6 +231,26 @@ def horner_text(var, coefs):
     return s
 
 
+def _estrin(var, coefs):
+    if len(coefs) == 1:
+        return hexlit(coefs[0])
+    h = 1 << ((len(coefs) - 1).bit_length() - 1)
+    p = var
+    while h > 1 and p.count("*") + 1 < h:  # x^h as repeated squaring
+        p = f"({p} * {p})"
+    return f"fg__ma({p}, {_estrin(var, coefs[h:])}, {_estrin(var, coefs[:h])})"
+
+
+def estrin_text(var, coefs):
+    """C text of (c0 + c1 x) + x^2 E(x), E the rest by Estrin's scheme (c_low(x) + x^(2^j)
+    c_high(x)): FMA chains of ~log2(degree) instead of degree, and, as in Horner's scheme,
+    the low terms added last (plain Estrin would round the sum ~log2(degree) times over at
+    small x; here E's roundings are damped by x^2)."""
+    if len(coefs) <= 2:
+        return _estrin(var, coefs)
+    return f"fg__ma(({var} * {var}), {_estrin(var, coefs[2:])}, {_estrin(var, coefs[:2])})"
+
+
 def eval_poly(c, x):
     r = mp.mpf(0)
     for v in reversed(c):
@@ -429,6 +449,63 @@ TABLES = [
 ND_M = 11
 ND_K = 11
 
+# ---- fast float64 tier (fastgelu.fast, src/fastgelu/kernels/fg_fast_f64.h): plain double
+# arithmetic, one table per factor. The factors m and k are NOT fitted directly: a rational
+# in t evaluated in double accumulates ~1 rounding per degree where t is large (measured:
+# m (11,11) direct, 4.4 x 2^-52), so each is written as a constant plus a part whose
+# rounding errors the formula damps:
+#   m(t) = c Q/(t Q + P), P/Q ~= g(t) = c/m(t) - t   (the errors of P, Q enter as g/(t + g))
+#   k(t) = c (1 + P/Q),   P/Q ~= h(t) = k(t)/c - 1   (they enter as h/(1 + h))
+# with c = 1/sqrt(2pi) rounded to double (FG_ISQRT2PI_HI; g(0) = 2c exactly, so m(0) = 1/2).
+# The Remez weights make the fits minimax for the relative error of m and k themselves.
+ISQRT2PI_D = d(1 / SQRT2PI)
+
+
+def fit_fast_factor(name, fdesc, f, b, n, log, as_excess):
+    """P/Q (n, n) for g = c/f - t (as_excess) or h = f/c - 1, minimax for the error relative
+    to f; the error reported is that of f as the kernel forms it from the rounded tables."""
+    if as_excess:
+        inner = lambda t: ISQRT2PI_D / f(t) - t
+        w = lambda t: 1 / (t + inner(t))
+        outer = lambda P, Q, t: ISQRT2PI_D * eval_poly(Q, t) / (t * eval_poly(Q, t) + eval_poly(P, t))
+        form = "f(t) = c Q(t)/(t Q(t) + P(t)), P/Q ~= c/f(t) - t"
+    else:
+        inner = lambda t: f(t) / ISQRT2PI_D - 1
+        w = lambda t: 1 / (1 + inner(t))
+        outer = lambda P, Q, t: ISQRT2PI_D * (1 + eval_poly(P, t) / eval_poly(Q, t))
+        form = "f(t) = c (1 + P(t)/Q(t)), P/Q ~= f(t)/c - 1"
+    P, Q, _ = remez(inner, 0, b, n, n, w=w, grid=1500, log=log, mobius=2)
+    Pd = [d(c) for c in P]
+    Qd = [d(c) for c in Q]
+    err, at = measure(f, lambda t: outer(Pd, Qd, t), 0, b, npts=1500)
+    return dict(kind="rational", var="t", name=name, P=Pd, Q=Qd, err=err, at=at, absolute=False, estrin=True,
+                doc=f"fast float64: {fdesc}, {form}, c = FG_ISQRT2PI_HI; deg P = deg Q = {n}, t in "
+                    f"[0, {mp.nstr(b, 6)}] (exchange done in y = t/(t+2)); minimax for the error relative to "
+                    f"f; P, Q by Estrin's scheme (low terms last; the powers shared)")
+
+
+FAST64_TABLES = [
+    # degree 11: 2.1e-17 relative to expm1 (degree 10: 1.3e-15)
+    ("FG_EXPM1_FD", lambda log: [dict(fit_expm1_f("FG_EXPM1_FD", 11, log), estrin=True)]),
+    # (10,10): m 1.4e-17, k 2.6e-17 ((9,9): 1.4e-16, 5.2e-17)
+    ("FG_M_FD", lambda log: [fit_fast_factor("FG_M_FD", "m(t) = Phi(-t)*exp(t^2/2)", mills_m, TMAX_D, 10, log,
+                                             as_excess=True)]),
+    ("FG_K_FD", lambda log: [fit_fast_factor("FG_K_FD", "k(t) = (m(t) - t/sqrt(2pi))/(t0 - t)", kfun, TMAX_D,
+                                             10, log, as_excess=False)]),
+]
+TABLES += FAST64_TABLES
+
+
+def fast64_constants():
+    """Constants of the fast float64 tier only (rendered after its tables)."""
+    u1 = 4 * C_TANH * (T1 + A_TANH * T1 ** 3)
+    return {"FG_U1": ("u(t1) = 4 z(t1) (so that -2w = u(t) - u(t1) in gelu_tanh_grad)", split2(u1)),
+            "FG_ISQRT2PI": ("c = 1/sqrt(2pi) (its _HI is the c of FG_M_FD, FG_K_FD)", split2(1 / SQRT2PI)),
+            # W(t) = 2c (1 + 3aU) = W0 + W1 t + W2 t^2 (gelu_tanh_grad: 1 + e - h = (t1 - t) W + e0 expm1(w))
+            "FG_TW0": ("W0 = 2c + 6ca t1^2", split2(2 * C_TANH + 6 * C_TANH * A_TANH * T1 * T1)),
+            "FG_TW1": ("W1 = 6ca t1", split2(6 * C_TANH * A_TANH * T1)),
+            "FG_TW2": ("W2 = 6ca", split2(6 * C_TANH * A_TANH))}
+
 
 def constants():
     c = {}
@@ -459,6 +536,13 @@ def constants():
     return c
 
 
+def _render_constants(L, consts):
+    for name, (doc, (hi, lo)) in consts.items():
+        L.append(f"/* {doc} = {mp.nstr(hi + lo, 36)} */")
+        L.append(f"#define {name}_HI {hexlit(hi)}")
+        L.append(f"#define {name}_LO {hexlit(lo)}")
+
+
 def render(tables, elapsed):
     L = []
     L.append("/* fg_coeffs.h -- GENERATED by tools/fit_coefficients.py; do not edit by hand.")
@@ -472,10 +556,7 @@ def render(tables, elapsed):
     L.append("#define FASTGELU_FG_COEFFS_H")
     L.append("")
     L.append("/* ---- constants (hi + lo double-double splits; the _LO part is 0 when hi is exact) ---- */")
-    for name, (doc, (hi, lo)) in constants().items():
-        L.append(f"/* {doc} = {mp.nstr(hi + lo, 36)} */")
-        L.append(f"#define {name}_HI {hexlit(hi)}")
-        L.append(f"#define {name}_LO {hexlit(lo)}")
+    _render_constants(L, constants())
     L.append("")
     for t in tables:
         L.append("/* " + "-" * 86)
@@ -485,14 +566,18 @@ def render(tables, elapsed):
                  f" (= 2^{mp.nstr(mp.log(t['err'], 2), 4)}) at {mp.nstr(t['at'], 8)}")
         L.append(" */")
         v = t["var"]
-        L.append(f"#define {t['name']}_P({v}) ({horner_text('(' + v + ')', t['P'])})")
+        poly_text = estrin_text if t.get("estrin") else horner_text
+        L.append(f"#define {t['name']}_P({v}) ({poly_text('(' + v + ')', t['P'])})")
         if t["kind"] == "rational":
-            L.append(f"#define {t['name']}_Q({v}) ({horner_text('(' + v + ')', t['Q'])})")
+            L.append(f"#define {t['name']}_Q({v}) ({poly_text('(' + v + ')', t['Q'])})")
             for i, cc in enumerate(t["P"]):
                 L.append(f"#define {t['name']}_P{i} {hexlit(cc)}")
             for i, cc in enumerate(t["Q"]):
                 L.append(f"#define {t['name']}_Q{i} {hexlit(cc)}")
         L.append("")
+    L.append("/* ---- constants of the fast float64 tier ---- */")
+    _render_constants(L, fast64_constants())
+    L.append("")
     L.append("#endif /* FASTGELU_FG_COEFFS_H */")
     return "\n".join(L) + "\n"
 
@@ -510,6 +595,116 @@ def check(text, path=OUT):
         fromfile=f"{name} (committed)", tofile=f"{name} (regenerated)"))
     print(f"{name} differs from what tools/fit_coefficients.py writes", file=sys.stderr)
     return 1
+
+
+# =========================================================================== fast tier, float32
+# The float32 kernels of fastgelu.fast (src/fastgelu/kernels/fg_fast_f32.h) compute in FLOAT
+# arithmetic; their tables go to their own header, fg_fast_f32_coeffs.h, with every
+# coefficient rounded to binary32 and the error re-measured after that rounding.
+OUT_FAST32 = os.path.join(HERE, "..", "src", "fastgelu", "kernels", "fg_fast_f32_coeffs.h")
+FAST32_K = 40            # the kernels' scale 2^K (fits of m and k carry 2^-K in P)
+
+
+def f32(x):
+    """Round an mpf to the nearest binary32 (as an mpf)."""
+    import struct
+    return mp.mpf(struct.unpack("<f", struct.pack("<f", float(x)))[0])
+
+
+def hexlit_f(x):
+    if x == 0:
+        return "0.0f"
+    mant, exp = float(x).hex().split("p")
+    mant = mant.rstrip("0").rstrip(".")
+    return f"{mant}p{exp}f"
+
+
+def horner_text_f(var, coefs):
+    s = hexlit_f(coefs[-1])
+    for c in reversed(coefs[:-1]):
+        s = f"fgf__ma({var}, {s}, {hexlit_f(c)})"
+    return s
+
+
+def fast32_exp(name, deg, log):
+    """exp(-v/2) ~= 1 + v P(v), P of degree deg - 1, float32 coefficients; error relative
+    to exp."""
+    V = mp.ln(2) * (1 + mp.mpf("1e-6"))
+    ref = lambda v: mp.exp(-v / 2)
+    w = lambda v: abs(v / ref(v)) if v != 0 else mp.mpf(2)
+    P, _, _ = remez(expm1_half_over_v, -V, V, deg - 1, 0, w=w, grid=800, log=log)
+    Pf = [f32(c) for c in P]
+    err, at = measure(ref, lambda v: 1 + v * eval_poly(Pf, v), -V, V, npts=1500)
+    return dict(kind="poly", var="v", name=name, P=Pf, err=err, at=at,
+                doc=f"exp(-v/2) ~= 1 + v*P(v), P of degree {deg - 1}, v in [-ln2, ln2] "
+                    f"(exp(-u/2) = 2^k exp(-v/2)); relative error")
+
+
+def fast32_split(x, bits):
+    """x = hi + lo with hi of `bits` significant bits, lo the float nearest the rest."""
+    e = mp.floor(mp.log(abs(x), 2))
+    q = mp.mpf(2) ** (e - bits + 1)
+    hi = mp.nint(x / q) * q
+    return hi, f32(x - hi)
+
+
+def fast32_constants():
+    c = {}
+    ln2 = mp.ln(2)
+    c["FGF_2LN2"] = ("2 ln2 = HI + LO, HI of 14 bits: k HI exact for |k| < 2^10, also without FMA",
+                     fast32_split(2 * ln2, 14))
+    c["FGF_HLOG2E"] = ("-1/(2 ln2): k = rint(-v/(2 ln2))", (f32(-1 / (2 * ln2)), mp.mpf(0)))
+    c["FGF_T0"] = ("t0 (zero of gelu_grad at -t0) as float + float", (f32(T0), f32(T0 - f32(T0))))
+    c["FGF_INVA"] = ("1/0.044715 = HI + LO, HI of 12 bits (so that W - HI is exact, W = t^2 + HI < 2^9)",
+                     fast32_split(1 / A_TANH, 12))
+    c["FGF_4CA"] = ("4 c a = 4 sqrt(2/pi) 0.044715, float + float", (f32(4 * C_TANH * A_TANH),
+                                                                   f32(4 * C_TANH * A_TANH - f32(4 * C_TANH * A_TANH))))
+    return c
+
+
+FAST32_TABLES = [
+    ("FGF_EXP", lambda log: [fast32_exp("FGF_EXP", 6, log)]),
+]
+
+
+def render_fast32(tables):
+    L = ["/* fg_fast_f32_coeffs.h -- GENERATED by tools/fit_coefficients.py; do not edit by hand.",
+         " * The float32 fast tier's tables (src/fastgelu/kernels/fg_fast_f32.h): minimax (Remez in",
+         " * mpmath), coefficients rounded to binary32; 'max rel err' is re-measured on the ROUNDED",
+         " * coefficients in exact arithmetic. fgf__ma(a,b,c) = a*b+c (fmaf where the target has FMA).",
+         " */",
+         "#ifndef FASTGELU_FG_FAST_F32_COEFFS_H",
+         "#define FASTGELU_FG_FAST_F32_COEFFS_H",
+         "",
+         f"#define FGF_K {FAST32_K} /* the scale 2^K of the kernels (in the _K constants) */"]
+    for name, (doc, (hi, lo)) in fast32_constants().items():
+        L.append(f"/* {doc} = {mp.nstr(hi + lo, 12)} */")
+        L.append(f"#define {name}_HI {hexlit_f(hi)}")
+        L.append(f"#define {name}_LO {hexlit_f(lo)}")
+    L.append("")
+    for t in tables:
+        L.append("/* " + "-" * 86)
+        L.append(f" * {t['name']}: {t['doc']}.")
+        L.append(f" * max rel err (float32 coefficients, exact arithmetic): {mp.nstr(t['err'], 4)}"
+                 f" (= 2^{mp.nstr(mp.log(t['err'], 2), 4)}) at {mp.nstr(t['at'], 8)}")
+        L.append(" */")
+        v = t["var"]
+        L.append(f"#define {t['name']}_P({v}) ({horner_text_f('(' + v + ')', t['P'])})")
+        if t["kind"] == "rational":
+            L.append(f"#define {t['name']}_Q({v}) ({horner_text_f('(' + v + ')', t['Q'])})")
+        L.append("")
+    L.append("#endif /* FASTGELU_FG_FAST_F32_COEFFS_H */")
+    return "\n".join(L) + "\n"
+
+
+def fast32_text(log):
+    tables = []
+    for _name, build in FAST32_TABLES:
+        for tab in build(log):
+            tables.append(tab)
+            print(f"{tab['name']}: max err {mp.nstr(tab['err'], 4)} (2^{mp.nstr(mp.log(tab['err'], 2), 4)})",
+                  file=sys.stderr, flush=True)
+    return render_fast32(tables)
 
 
 # --------------------------------------------------------------------------- float64 reference
@@ -598,14 +793,17 @@ def main():
             print(f"{tab['name']}: max err {mp.nstr(tab['err'], 4)} (2^{mp.nstr(mp.log(tab['err'], 2), 4)})"
                   f"  [{time.time() - t:.0f} s]", file=sys.stderr, flush=True)
     text = render(tables, time.time() - t_start)
+    text_fast32 = fast32_text(log)
     if args.check:
-        return check(text)
+        return check(text) | check(text_fast32, OUT_FAST32)
     if args.stdout:
         sys.stdout.write(text)
+        sys.stdout.write(text_fast32)
     else:
-        with open(OUT, "w") as fh:
-            fh.write(text)
-        print(f"wrote {os.path.normpath(OUT)}", file=sys.stderr)
+        for path, body in ((OUT, text), (OUT_FAST32, text_fast32)):
+            with open(path, "w") as fh:
+                fh.write(body)
+            print(f"wrote {os.path.normpath(path)}", file=sys.stderr)
     return 0
 
 

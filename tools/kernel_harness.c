@@ -24,6 +24,10 @@
  *                                      python3 tools/fit_coefficients.py --reference FILE)
  *   /tmp/fg_harness special            special-value table, both precisions
  *   /tmp/fg_harness bench              ns/element, 4096-element arrays (in L1)
+ *   /tmp/fg_harness fast <mode> ...    the same with the fast tier's kernels (fg_fast_f32.h,
+ *                                      fg_fast_f64.h; bound 4 ulp): exhaustive, f64 FILE,
+ *                                      special (float64 also bit for bit against the exact
+ *                                      tier), bench (exact and fast tiers A/B, interleaved)
  *
  * ULP: |y - ref| / ulp(ref), ulp(ref) = 2^(floor(log2|ref|) - 23) (float) or - 52 (double),
  * never below the subnormal spacing 2^-149 / 2^-1074.  FP flags: FE_INVALID, FE_DIVBYZERO,
@@ -39,6 +43,7 @@
 
 #ifdef FG_HARNESS_KERNELS
 #include "fg_math.h"
+#include "fg_fast_f64.h"
 /* one loop per line, so that -fopt-info-vec reports each function and type separately */
 #define FG_DEF_F(fn)                                                                   \
     void FG_CAT(fn##_af, FG_HARNESS_KERNELS)(const float *x, float *y, long n)         \
@@ -58,6 +63,20 @@ FG_DEF_D(gelu)           /* gelu           float64 */
 FG_DEF_D(gelu_grad)      /* gelu_grad      float64 */
 FG_DEF_D(gelu_tanh)      /* gelu_tanh      float64 */
 FG_DEF_D(gelu_tanh_grad) /* gelu_tanh_grad float64 */
+#include "fg_fast_f32.h" /* the fast tier's kernels: the driver's `fast` prefix */
+FG_DEF_F(fast_gelu)           /* fast gelu           float32 */
+FG_DEF_F(fast_gelu_grad)      /* fast gelu_grad      float32 */
+FG_DEF_F(fast_gelu_tanh)      /* fast gelu_tanh      float32 */
+FG_DEF_F(fast_gelu_tanh_grad) /* fast gelu_tanh_grad float32 */
+#define FG_DEF_FAST_D(fn)                                                              \
+    void FG_CAT(fast_##fn##_ad, FG_HARNESS_KERNELS)(const double *x, double *y, long n) \
+    {                                                                                  \
+        _Pragma("omp simd") for (long i = 0; i < n; i++) y[i] = fg_fast_##fn##_d(x[i]); \
+    }
+FG_DEF_FAST_D(gelu)           /* fast gelu           float64 */
+FG_DEF_FAST_D(gelu_grad)      /* fast gelu_grad      float64 */
+FG_DEF_FAST_D(gelu_tanh)      /* fast gelu_tanh      float64 */
+FG_DEF_FAST_D(gelu_tanh_grad) /* fast gelu_tanh_grad float64 */
 #endif /* FG_HARNESS_KERNELS */
 
 #ifdef FG_HARNESS_MAIN
@@ -76,9 +95,12 @@ typedef void (*arr_d)(const double *, double *, long);
 
 #define FG_DECL(fn, isa)                                                                \
     void fn##_af_##isa(const float *, float *, long);                                   \
-    void fn##_ad_##isa(const double *, double *, long);
+    void fn##_ad_##isa(const double *, double *, long);                                 \
+    void fast_##fn##_ad_##isa(const double *, double *, long);
 #define FG_DECL_ISA(isa)                                                                \
-    FG_DECL(gelu, isa) FG_DECL(gelu_grad, isa) FG_DECL(gelu_tanh, isa) FG_DECL(gelu_tanh_grad, isa)
+    FG_DECL(gelu, isa) FG_DECL(gelu_grad, isa) FG_DECL(gelu_tanh, isa) FG_DECL(gelu_tanh_grad, isa) \
+    FG_DECL(fast_gelu, isa) FG_DECL(fast_gelu_grad, isa) FG_DECL(fast_gelu_tanh, isa)              \
+    FG_DECL(fast_gelu_tanh_grad, isa)
 FG_DECL_ISA(sse2)
 FG_DECL_ISA(avx2)
 FG_DECL_ISA(avx512)
@@ -91,10 +113,24 @@ static arr_f AF[NISA][NFN] = {
     {gelu_af_sse2, gelu_grad_af_sse2, gelu_tanh_af_sse2, gelu_tanh_grad_af_sse2},
     {gelu_af_avx2, gelu_grad_af_avx2, gelu_tanh_af_avx2, gelu_tanh_grad_af_avx2},
     {gelu_af_avx512, gelu_grad_af_avx512, gelu_tanh_af_avx512, gelu_tanh_grad_af_avx512}};
-static arr_d AD[NISA][NFN] = {
+/* `fast exhaustive [step]`, `fast special`, `fast bench`: the float32 rows are the fast tier's
+ * kernels (bound 4 ulp instead of 1; bench then also times the exact tier's, interleaved) */
+static arr_f AF_FAST[NISA][NFN] = {
+    {fast_gelu_af_sse2, fast_gelu_grad_af_sse2, fast_gelu_tanh_af_sse2, fast_gelu_tanh_grad_af_sse2},
+    {fast_gelu_af_avx2, fast_gelu_grad_af_avx2, fast_gelu_tanh_af_avx2, fast_gelu_tanh_grad_af_avx2},
+    {fast_gelu_af_avx512, fast_gelu_grad_af_avx512, fast_gelu_tanh_af_avx512, fast_gelu_tanh_grad_af_avx512}};
+static double ulp_bound = 1.0;
+static arr_d AD_EXACT[NISA][NFN] = {
     {gelu_ad_sse2, gelu_grad_ad_sse2, gelu_tanh_ad_sse2, gelu_tanh_grad_ad_sse2},
     {gelu_ad_avx2, gelu_grad_ad_avx2, gelu_tanh_ad_avx2, gelu_tanh_grad_ad_avx2},
     {gelu_ad_avx512, gelu_grad_ad_avx512, gelu_tanh_ad_avx512, gelu_tanh_grad_ad_avx512}};
+#define FG_FAST_ROW(isa) \
+    {fast_gelu_ad_##isa, fast_gelu_grad_ad_##isa, fast_gelu_tanh_ad_##isa, fast_gelu_tanh_grad_ad_##isa}
+static arr_d AD_FAST[NISA][NFN] = {FG_FAST_ROW(sse2), FG_FAST_ROW(avx2), FG_FAST_ROW(avx512)};
+/* the float64 kernels every mode runs: the exact tier's, or with the `fast` prefix the fast
+ * tier's (f64 and special then also compare with the exact tier; bench runs both) */
+static arr_d (*AD)[NFN] = AD_EXACT;
+static int fast_tier = 0;
 
 static int isa_ok(int i)
 {
@@ -291,7 +327,7 @@ static int run_exhaustive(uint64_t step)
             if (s->flags) snprintf(fl, sizeof fl, "%ld (first x=%a)", s->flags, s->flag_arg);
             printf("%-10s %-15s %10.4f %-16a %12.3e %10ld %s\n", isa_name[i], fn_name[f], s->max, s->arg,
                    s->n_half / n, s->n_one, fl);
-            fail |= s->max > 1.0 || s->flags;
+            fail |= s->max > ulp_bound || s->flags;
         }
     }
     return fail;
@@ -362,7 +398,7 @@ static int run_f64(const char *path)
             if (nflag) snprintf(fls, sizeof fls, "%ld (first x=%a)", nflag, flag_x);
             printf("%-10s %-15s %10.4f %-26a %12.4f %-26a %12.3e %8ld %s\n", isa_name[i], fn_name[f], mx, at, mxn,
                    atn, (double)nh / n, n1, fls);
-            fail |= mx > 1.0 || nflag;
+            fail |= mx > ulp_bound || nflag; /* the fast tier: <= 4 ulp */
         }
     }
     free(rec);
@@ -407,6 +443,11 @@ static int run_special(void)
                     double y = eval1(i, f, prec, T[k].x);
                     int fl = bad_flags();
                     int ok = same(y, T[k].e[f], T[k].sign) && !fl;
+                    if (fast_tier && prec) { /* bit for bit the exact tier's value */
+                        double ye;
+                        AD_EXACT[i][f](&T[k].x, &ye, 1);
+                        ok &= !memcmp(&y, &ye, sizeof y);
+                    }
                     if (!ok || i == 0)
                         printf("  %-8s %-7s %-15s x=%-6g -> %-10g %s%s\n", isa_name[i], prec ? "float64" : "float32",
                                fn_name[f], T[k].x, y, ok ? "ok" : "FAIL", fl ? " (flags)" : "");
@@ -490,18 +531,21 @@ static int run_bench(void)
            "x ~ U[-20,0]: ns/el  Mel/s  tsc-cyc");
     for (int i = 0; i < NISA; i++) {
         if (!isa_ok(i)) continue;
-        for (int prec = 0; prec < 2; prec++)
+        for (int prec = 0; prec < 2 + fast_tier; prec++)
             for (int f = 0; f < NFN; f++) {
-                printf("%-10s %-7s %-15s", isa_name[i], prec ? "float64" : "float32", fn_name[f]);
+              for (int tier = 0; tier < (prec == 0 && fast_tier ? 2 : 1); tier++) {
+                arr_f af = tier ? AF_FAST[i][f] : AF[i][f];
+                printf("%-10s %-7s %-15s", isa_name[i],
+                       prec == 2 ? "fast64" : prec ? "float64" : (tier ? "fast32" : "float32"), fn_name[f]);
                 for (int dist = 0; dist < 2; dist++) {
                     double best = 1e30;
                     for (int tr = 0; tr < TRIALS; tr++) {
                         double a = now();
                         for (int r = 0; r < REP; r++) {
                             if (prec == 0)
-                                AF[i][f](xf[dist], yf, N);
+                                af(xf[dist], yf, N);
                             else
-                                AD[i][f](xd[dist], yd, N);
+                                (prec == 2 ? AD_FAST : AD_EXACT)[i][f](xd[dist], yd, N);
                             __asm__ volatile("" ::: "memory");
                         }
                         double el = (now() - a) / ((double)REP * N);
@@ -510,6 +554,7 @@ static int run_bench(void)
                     printf(" | %8.3f %9.0f %9.2f", best * 1e9, 1e-6 / best, best * 1e9 * tsc_ghz);
                 }
                 printf("\n");
+              }
             }
     }
     return 0;
@@ -517,8 +562,18 @@ static int run_bench(void)
 
 int main(int argc, char **argv)
 {
+    if (argc > 2 && !strcmp(argv[1], "fast")) { /* the fast tier's kernels, bound 4 ulp */
+        fast_tier = 1;
+        ulp_bound = 4.0;
+        if (strcmp(argv[2], "bench")) { /* (bench times both tiers) */
+            AD = AD_FAST;
+            memcpy(AF, AF_FAST, sizeof AF);
+        }
+        argc--;
+        argv++;
+    }
     if (argc < 2) {
-        fprintf(stderr, "usage: %s exhaustive [step] | f64 FILE | special | bench\n", argv[0]);
+        fprintf(stderr, "usage: %s [fast] exhaustive [step] | f64 FILE | special | bench\n", argv[0]);
         return 2;
     }
     if (!strcmp(argv[1], "exhaustive")) return run_exhaustive(argc > 2 ? strtoull(argv[2], 0, 0) : 1);

@@ -2,8 +2,10 @@
 
     python -m fastgelu            build/config summary, then a short side-by-side benchmark
     python -m fastgelu info       build/config summary only
-    python -m fastgelu bench      benchmark (see ``python -m fastgelu bench --help``)
-    python -m fastgelu check      accuracy self-test; exit status 1 if any error > 1 ulp
+    python -m fastgelu bench      benchmark of both tiers and their peers (see
+                                  ``python -m fastgelu bench --help``)
+    python -m fastgelu check      accuracy self-test of both tiers; exit status 1 if any
+                                  error exceeds its tier's bound (exact 1 ulp, fast 4 ulp)
 
 Each subcommand is a function taking the parsed arguments and returning an exit status;
 new subcommands are added in ``build_parser()``.
@@ -165,7 +167,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.json:
         _report.save_json(rows, args.json)
         print(f"wrote {args.json}")
-    return 1 if any(r["wrong"].get("fastgelu") for r in rows) else 0
+    return 1 if any(r["wrong"].get(impl) for r in rows for impl in _peers.FASTGELU_IMPLS) else 0
+
+
+def _bounds_text(tiers: Sequence[str]) -> str:
+    """The bounds of ``tiers`` in words: "exact tier 1 ulp, fast tier 4 ulp; float16 and
+    bfloat16 results 1 ulp in every tier"."""
+    from ._config import BOUND_16, TIER_BOUNDS
+
+    return (", ".join(f"{t} tier {TIER_BOUNDS[t]:g} ulp" for t in tiers)
+            + f"; float16 and bfloat16 results {BOUND_16:g} ulp in every tier")
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -189,19 +200,22 @@ def cmd_check(args: argparse.Namespace) -> int:
     if missing:  # bfloat16 without ml_dtypes
         return _error("check", f"no {', '.join(missing)} loops in this install (bfloat16 "
                                "needs ml_dtypes: pip install ml_dtypes)")
+    tiers = _check.tiers_of(args.tier)
+    bounds = _bounds_text(tiers)
     print(f"fastgelu {fastgelu.__version__} self-check: max error in ulps of the result "
-          f"dtype, bound {_check.BOUND_ULP:g} ulp ('!' marks a failure)", flush=True)
+          f"dtype; bounds: {bounds} ('!' marks a failure)", flush=True)
     failures = []
     for isa in isas:
-        results = _check.run_check(dtypes, isa=isa, progress=_status_line)
+        results = _check.run_check(dtypes, isa=isa, progress=_status_line, tier=args.tier)
         _status_line(None)
         print(_check.format_results(results, isa), flush=True)
         failures += [(isa, r) for r in results if not r.ok]
     for isa, r in failures:
-        print(f"FAIL {r.ufunc} {r.dtype} ({isa}): {r.max_ulp:.4g} ulp at {r.worst}")
+        print(f"FAIL {r.ufunc} {r.dtype} ({isa}, {r.tier} tier): {r.max_ulp:.4g} ulp at "
+              f"{r.worst} (bound {r.bound:g})")
     print("FAILED" if failures else
-          f"OK: every ufunc within {_check.BOUND_ULP:g} ulp ({len(isas)} ISA build(s) x "
-          f"{len(dtypes)} dtype(s))")
+          f"OK: every ufunc within its bound ({bounds}; {len(isas)} ISA build(s) x "
+          f"{len(tiers)} tier(s) x {len(dtypes)} dtype(s))")
     return 1 if failures else 0
 
 
@@ -232,10 +246,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser(
-        "bench", help="throughput of fastgelu next to NumPy, PyTorch and np.copyto",
-        description="Throughput (Melem/s, median of repeats) of fastgelu and its peers on "
-                    "x = 3*N(0,1), with fastgelu's ratio to each, measured in one run. "
-                    "Peers that are not installed are skipped.")
+        "bench", help="throughput of fastgelu (both tiers) next to NumPy, PyTorch and "
+                      "np.copyto",
+        description="Throughput (Melem/s, median of repeats) of fastgelu's two tiers "
+                    "(fastgelu: the exact tier, fastgelu.<name>; fast: fastgelu.fast.<name>) "
+                    "and their peers on x = 3*N(0,1), with each tier's ratio to the peers "
+                    "and fast/fg, measured in one run. Each implementation's results are "
+                    "checked first (fastgelu's tiers' 16- and 32-bit results against their "
+                    "ulp bounds); exit status 1 if a tier's are wrong. Peers that are not "
+                    "installed are skipped.")
     p.add_argument("--sizes", type=_csv(_size, "sizes"), default=[1_000, 100_000, 1_000_000],
                    help="comma-separated element counts, e.g. 1e3,1e5,2^20 (default: 1e3,1e5,1e6)")
     p.add_argument("--dtype", type=_csv(_choice(_bench.ALL_DTYPES + ("both", "all"), "dtype",
@@ -255,7 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--impls", type=_csv(_choice(_peers.IMPLS + ("all",), "implementation"),
                                         "implementations"),
                    default=list(_peers.IMPLS), metavar="IMPLS",
-                   help=f"implementations, from {', '.join(_peers.IMPLS)} (default: all)")
+                   help=f"implementations, from {', '.join(_peers.IMPLS)} (default: all; "
+                        "fastgelu is the exact tier, fast the fast tier, fastgelu.fast)")
     p.add_argument("--threads", type=_positive_int, default=None,
                    help="threads for fastgelu and PyTorch (default: fastgelu's current "
                         f"setting, {os.environ.get('OMP_NUM_THREADS') or 'OpenMP default'})")
@@ -273,7 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "and function, np.copyto as the bandwidth line) into FILE.png; "
                         "needs matplotlib")
     p.add_argument("--no-check", action="store_true",
-                   help="skip the correctness check run before timing each implementation")
+                   help="skip the correctness check run before timing each implementation "
+                        "(fastgelu's tiers' 16- and 32-bit results: against their bounds, "
+                        "exact 1 ulp, fast 4 ulp)")
     p.add_argument("--progress", action="store_true", help="print each row as it is measured")
     p.add_argument("--dist", type=_choice(_bench.DISTS, "distribution"), default="normal",
                    help="input values: normal = 3*N(0,1) (default), tail = uniform on "
@@ -281,16 +303,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench)
 
     from ._check import DTYPES as CHECK_DTYPES
+    from ._ufuncs import TIERS
 
     p = sub.add_parser(
-        "check", help="quick accuracy self-test (exit status 1 if any error > 1 ulp)",
-        description="Every ufunc and dtype on a sample of inputs (all 65,536 float16 ones), "
-                    "error in ulps against float64 formulas (float16/float32 results) and a "
-                    "shipped 50-digit mpmath table (float64); exit status 1 if any exceeds "
-                    "1 ulp. A few seconds per ISA build.")
+        "check", help="quick accuracy self-test of both tiers (exit status 1 if any error "
+                      "exceeds its tier's bound)",
+        description="Every ufunc of each tier and dtype on a sample of inputs (all 65,536 "
+                    "float16 ones), error in ulps against float64 formulas (float16/float32 "
+                    "results) and a shipped 50-digit mpmath table (float64); exit status 1 "
+                    f"if any exceeds its tier's bound ({_bounds_text(TIERS)}). A few "
+                    "seconds per ISA build and tier.")
     p.add_argument("--isa", default=None,
                    help="ISA build to check: 'all' (every build this CPU runs) or a name from "
                         "'python -m fastgelu info' (default: the active one)")
+    p.add_argument("--tier", type=_choice((*TIERS, "all"), "tier"), default="all",
+                   help="tier to check: exact (fastgelu.<name>), fast (fastgelu.fast.<name>) "
+                        "or all (the default)")
     p.add_argument("--dtype", type=_csv(_choice((*CHECK_DTYPES, "bfloat16", "all"), "dtype"),
                                         "dtypes"),
                    default=None, metavar="DTYPES",

@@ -3,9 +3,9 @@
 The engine behind ``python -m fastgelu bench``, ``benchmarks/plot.py``,
 ``benchmarks/threshold.py`` and the pytest-benchmark suite in ``benchmarks/``: the
 inputs, the check of each implementation's output against the float64 reference
-(:mod:`fastgelu._reference`), the timing, and :func:`run`. The implementations are in
-:mod:`fastgelu._peers`, the table and JSON output in :mod:`fastgelu._report`, the plot
-in :mod:`fastgelu._plot`.
+(:mod:`fastgelu._reference`; fastgelu's own tiers also against their ulp bounds), the
+timing, and :func:`run`. The implementations are in :mod:`fastgelu._peers`, the table
+and JSON output in :mod:`fastgelu._report`, the plot in :mod:`fastgelu._plot`.
 
 Figures are million elements per second (Melem/s), the median over repeats. Absolute
 figures move from run to run on a shared machine; compare the ratios of one run.
@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 
 from . import _reference
+from ._check import ulp_errors
+from ._config import tier_bound
 from ._peers import (
     ALL_IMPLS,
     ALL_KINDS,
@@ -150,11 +152,31 @@ TOLERANCE = {"float16": (4e-3, 2e-3), "bfloat16": (3e-2, 1.6e-2),
 
 
 def check(kind: str, x: np.ndarray, y: Any, expect: np.ndarray | None = None,
-          idx: np.ndarray | None = None) -> str | None:
+          idx: np.ndarray | None = None, tier: str | None = None) -> str | None:
     """None if ``y`` is the right result for ``kind`` of ``x``, else what is wrong.
 
-    ``kind`` may be ``"copy"`` (then y must equal x). ``expect``/``idx``: a precomputed
-    ``expected(kind, x[..., idx])`` and its indices, to reuse across implementations.
+    Parameters
+    ----------
+    kind : str
+        The function, or ``"copy"`` (then y must equal x).
+    x, y : array
+        The benchmark input (:func:`make_inputs`) and the implementation's result.
+    expect, idx : array, optional
+        A precomputed ``expected(kind, x[..., idx])`` and its indices, to reuse across
+        implementations.
+    tier : str, optional
+        For fastgelu's own implementations: their accuracy tier. Besides the tolerance
+        every implementation gets (:data:`TOLERANCE`), float16, bfloat16 and float32
+        results are then held to the tier's bound in ulps
+        (:func:`fastgelu._config.tier_bound`: exact 1, fast 4, 16-bit results 1). float64
+        results keep the tolerance alone: the float64 reference is not accurate to a
+        float64 ulp (``python -m fastgelu check`` holds them to the bound, against an
+        mpmath table).
+
+    Returns
+    -------
+    str or None
+        What is wrong, or None.
     """
     y = as_numpy(y)
     stacked = x.ndim == 2 and y.ndim == 1  # fused kinds: (2, n) operands
@@ -182,6 +204,14 @@ def check(kind: str, x: np.ndarray, y: Any, expect: np.ndarray | None = None,
             else int(np.flatnonzero(np.isnan(err))[0])
         return (f"{kind}: {int(bad.sum())} of {idx.size} checked points off, worst at "
                 f"x={xs[..., i]!r}: got {ys[i]!r}, expected {ref[i]!r}")
+    if tier is not None and x.dtype.itemsize < 8:
+        ulps = ulp_errors(ys, ref, x.dtype)
+        limit = tier_bound(tier, x.dtype)
+        i = int(np.argmax(ulps))
+        if ulps[i] > limit:
+            return (f"{kind}: {int((ulps > limit).sum())} of {idx.size} checked points above "
+                    f"the {tier} tier's {limit:g} ulp, worst {ulps[i]:.3g} ulp at "
+                    f"x={xs[..., i]!r}: got {ys[i]!r}, expected {ref[i]!r}")
     return None
 
 
@@ -368,8 +398,9 @@ class _Case:
             except (TypeError, RuntimeError) as e:
                 row["skipped"][name] = f"cannot run {self.dtype}: {e}"
                 continue
-            if opts.verify:
-                problem = check("copy" if name == "copy" else kind, x, result, expect, self.idx)
+            if opts.verify:  # fastgelu's tiers also against their bounds
+                problem = check("copy" if name == "copy" else kind, x, result, expect, self.idx,
+                                impl.tier)
                 if problem is not None:
                     row["wrong"][name] = problem
                     continue

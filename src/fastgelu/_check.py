@@ -1,8 +1,10 @@
 """Self-test of accuracy: ``python -m fastgelu check`` (and :func:`run_check`).
 
-Every ufunc, every loop dtype, on a sample of inputs, against an independent reference,
-error in ulps of the result dtype; a point above the bound (1 ulp, fastgelu's documented
-guarantee) is a failure. Needs only NumPy and the standard library:
+Every ufunc of each accuracy tier, every loop dtype, on a sample of inputs, against an
+independent reference, error in ulps of the result dtype; a point above the tier's bound
+(fastgelu's documented guarantee, :data:`fastgelu._config.TIER_BOUNDS`: the exact tier,
+``fastgelu.<name>``, 1 ulp; the fast tier, ``fastgelu.fast.<name>``, 4 ulp; float16 and
+bfloat16 results 1 ulp in both) is a failure. Needs only NumPy and the standard library:
 
 float16, bfloat16 and float32 results
     against the package's float64 reference (:mod:`fastgelu._reference`: ``math.erfc``,
@@ -25,18 +27,23 @@ infinity must match exactly. The whole run takes a few seconds.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
+import types
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
+from ._config import TIER_BOUNDS, tier_bound
 from ._reference import FUSED, REF, UNARY, fused
 
 DTYPES = ("float16", "float32", "float64")
-BOUND_ULP = 1.0
+#: The exact tier's bound (the default of :class:`Result`); each tier's is
+#: :func:`fastgelu._config.tier_bound`.
+BOUND_ULP = TIER_BOUNDS["exact"]
 TABLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "check_f64.npz")
 
 
@@ -141,17 +148,20 @@ def _inputs(dtype: np.dtype, table_x: np.ndarray, seed: int = 12345) -> np.ndarr
 
 @dataclass
 class Result:
-    """Worst error of one ufunc output on one dtype."""
+    """Worst error of one ufunc output of one tier on one dtype, and the bound it must
+    keep (the tier's for that dtype)."""
 
     ufunc: str
     dtype: str
     points: int
     max_ulp: float
     worst: str  # the inputs where it occurred
+    tier: str = "exact"
+    bound: float = BOUND_ULP
 
     @property
     def ok(self) -> bool:
-        return self.max_ulp <= BOUND_ULP
+        return self.max_ulp <= self.bound
 
 
 def _worst(name: str, dtype: str, err: np.ndarray, args: Iterable[np.ndarray]) -> Result:
@@ -212,44 +222,102 @@ def _check_products(fg, dtype: np.dtype, x: np.ndarray, table: dict,
     return results
 
 
+def tiers_of(tier: str) -> tuple[str, ...]:
+    """The tiers ``tier`` names: one of :data:`fastgelu._ufuncs.TIERS`, or ``"all"``.
+
+    Raises
+    ------
+    ValueError
+        If ``tier`` is neither.
+    """
+    from . import _ufuncs
+
+    if tier == "all":
+        return _ufuncs.TIERS
+    if tier not in _ufuncs.TIERS:
+        raise ValueError(f"unknown tier {tier!r}; choose from {', '.join(_ufuncs.TIERS)}, all")
+    return (tier,)
+
+
 def run_check(dtypes: Iterable[str] | None = None, isa: str | None = None,
-              progress: Callable[[str], None] | None = None) -> list[Result]:
-    """Check every ufunc on every dtype in ``dtypes`` (on ISA build ``isa``, default the
-    active one; default dtypes: :func:`available_dtypes`); return one :class:`Result` per
-    ufunc output and dtype."""
+              progress: Callable[[str], None] | None = None,
+              tier: str = "exact") -> list[Result]:
+    """Check every ufunc of a tier on every dtype against the tier's bound.
+
+    Parameters
+    ----------
+    dtypes : iterable of str, optional
+        Loop dtypes to check (default: :func:`available_dtypes`).
+    isa : str, optional
+        ISA build to run on (default: the active one; restored afterwards).
+    progress : callable, optional
+        Receives a short "isa tier dtype" line before each dtype and tier is checked.
+    tier : str
+        ``"exact"`` (``fastgelu.<name>``, the default), ``"fast"``
+        (``fastgelu.fast.<name>``) or ``"all"`` (every tier, in the order of
+        :data:`fastgelu._ufuncs.TIERS`).
+
+    Returns
+    -------
+    list of Result
+        One per tier, dtype and ufunc output (tier by tier), each with its tier and its
+        bound (:func:`fastgelu._config.tier_bound`).
+    """
     import fastgelu
 
+    from . import _ufuncs
+
+    tiers = tiers_of(tier)
     table = _load_table()
     old = fastgelu.get_isa()
     if isa is not None:
         fastgelu.set_isa(isa)
     try:
         results: list[Result] = []
-        for dt in available_dtypes() if dtypes is None else dtypes:
-            dtype = _dtype(dt)
-            if progress is not None:
-                progress(f"{fastgelu.get_isa()} {dtype.name}")
-            rng = np.random.default_rng(2026)
-            x = table["x"] if dtype == np.float64 else _inputs(dtype, table["x"])
-            # overflowing products are part of the sample: their flags are expected
-            with np.errstate(all="ignore"):
-                results += _check_unary(fastgelu, dtype, x, table)
-                results += _check_products(fastgelu, dtype, x, table, rng)
+        for t in tiers:
+            fg = types.SimpleNamespace(**_ufuncs.UFUNCS[t])
+            for dt in available_dtypes() if dtypes is None else dtypes:
+                dtype = _dtype(dt)
+                if progress is not None:
+                    progress(f"{fastgelu.get_isa()} {t} {dtype.name}")
+                rng = np.random.default_rng(2026)
+                x = table["x"] if dtype == np.float64 else _inputs(dtype, table["x"])
+                # overflowing products are part of the sample: their flags are expected
+                with np.errstate(all="ignore"):
+                    found = (_check_unary(fg, dtype, x, table)
+                             + _check_products(fg, dtype, x, table, rng))
+                results += [dataclasses.replace(r, tier=t, bound=tier_bound(t, dtype))
+                            for r in found]
         return results
     finally:
         fastgelu.set_isa(old)
 
 
 def format_results(results: list[Result], isa: str) -> str:
+    """The results of one ISA build as a table: a row per tier and ufunc output (the tier
+    named in the row), a column per dtype, the max error in ulps ('!' above the bound).
+
+    Parameters
+    ----------
+    results : list of Result
+        What :func:`run_check` returned.
+    isa : str
+        The build they ran on (named in the header).
+
+    Returns
+    -------
+    str
+        The table.
+    """
     dtypes = list(dict.fromkeys(r.dtype for r in results))
-    names = list(dict.fromkeys(r.ufunc for r in results))
-    by = {(r.ufunc, r.dtype): r for r in results}
-    lines = [f"{'ufunc (' + isa + ')':26s}" + "".join(f"{d:>10s}" for d in dtypes)]
-    for name in names:
+    rows = list(dict.fromkeys((r.tier, r.ufunc) for r in results))
+    by = {(r.tier, r.ufunc, r.dtype): r for r in results}
+    lines = [f"{'tier':6s} {'ufunc (' + isa + ')':26s}" + "".join(f"{d:>10s}" for d in dtypes)]
+    for tier, name in rows:
         cells = []
         for d in dtypes:
-            r = by.get((name, d))
+            r = by.get((tier, name, d))
             cells.append(f"{'-':>10s}" if r is None else
                          f"{r.max_ulp:9.4f}{' ' if r.ok else '!'}")
-        lines.append(f"{name:26s}" + "".join(cells))
+        lines.append(f"{tier:6s} {name:26s}" + "".join(cells))
     return "\n".join(lines)

@@ -1,4 +1,5 @@
-"""Runtime configuration: kernel build (ISA), threads, and what the build is."""
+"""Runtime configuration: kernel build (ISA), threads, the accuracy tiers, and what the
+build is."""
 from __future__ import annotations
 
 import os
@@ -7,9 +8,46 @@ import sys
 from typing import Any, SupportsIndex
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _ufuncs
 from ._version import __version__
+
+#: Each accuracy tier's promise (:data:`fastgelu._ufuncs.TIERS`), in ulps of the result
+#: dtype for float32 and float64 results: the exact tier (``fastgelu.<name>``) 1 ulp, the
+#: fast tier (``fastgelu.fast.<name>``) 4 ulp. The one place the bounds are written: the
+#: self-test (``python -m fastgelu check``), the benchmark's check, show_config() and the
+#: tests take them from here.
+TIER_BOUNDS: dict[str, float] = {"exact": 1.0, "fast": 4.0}
+#: The promise for float16 and bfloat16 results, in ulps of that dtype, in every tier
+#: (both run the float32 kernels, whose error is far below a 16-bit ulp).
+BOUND_16: float = 1.0
+
+
+def tier_bound(tier: str, dtype: npt.DTypeLike) -> float:
+    """Return the accuracy promise of a tier for results of one dtype.
+
+    Parameters
+    ----------
+    tier : str
+        One of :data:`fastgelu._ufuncs.TIERS` (``"exact"``, ``"fast"``).
+    dtype : str or dtype-like
+        The result's dtype (or its name): float16, bfloat16, float32 or float64.
+
+    Returns
+    -------
+    float
+        The bound in ulps of ``dtype``: :data:`BOUND_16` for the 16-bit types, else
+        ``TIER_BOUNDS[tier]``.
+
+    Raises
+    ------
+    KeyError
+        If ``tier`` is not a tier.
+    """
+    bound = TIER_BOUNDS[tier]
+    name = dtype if isinstance(dtype, str) else np.dtype(dtype).name
+    return BOUND_16 if name in ("float16", "bfloat16") else bound
 
 
 def get_num_threads() -> int:
@@ -109,7 +147,43 @@ def config() -> dict[str, Any]:
         },
         # bfloat16 loops are registered at import where ml_dtypes imports
         "bfloat16": _ufuncs.bfloat16 is not None,
+        "tiers": tiers(),
     }
+
+
+def tiers() -> dict[str, dict[str, Any]]:
+    """Return each accuracy tier's module, bound and kernel path, in the order of
+    :data:`fastgelu._ufuncs.TIERS`.
+
+    Returns
+    -------
+    dict
+        ``{tier: {"module": str, "bound_ulp": float, "isa": str}}``: the module of the
+        tier's ufuncs (``"fastgelu"``, ``"fastgelu.fast"``), its bound in float32/float64
+        ulps (:data:`TIER_BOUNDS`) and the ISA build its kernels run on (the tiers share
+        one dispatch: :func:`set_isa` switches both).
+    """
+    return {tier: {"module": _ufuncs.TIER_MODULES[tier], "bound_ulp": TIER_BOUNDS[tier],
+                   "isa": get_isa()}
+            for tier in _ufuncs.TIERS}
+
+
+def format_tiers(info: dict[str, dict[str, Any]]) -> str:
+    """Name every tier, its functions and its bound in one line, e.g. ``exact
+    (fastgelu.<name>, <= 1 ulp), fast (fastgelu.fast.<name>, <= 4 ulp)``.
+
+    Parameters
+    ----------
+    info : dict
+        What :func:`tiers` returns.
+
+    Returns
+    -------
+    str
+        The line (without show_config()'s label).
+    """
+    return ", ".join(f"{tier} ({t['module']}.<name>, <= {t['bound_ulp']:g} ulp)"
+                     for tier, t in info.items())
 
 
 def _openmp_state(enabled: bool) -> str:
@@ -123,8 +197,9 @@ def _openmp_state(enabled: bool) -> str:
 
 
 def show_config() -> None:
-    """Print the version, compiler, OpenMP and thread count, the kernel path in use, and
-    whether the bfloat16 loops are registered (they are where ml_dtypes is installed).
+    """Print the version, compiler, OpenMP and thread count, the kernel path in use, the
+    accuracy tiers (each one's functions, bound and kernel path), and whether the bfloat16
+    loops are registered (they are where ml_dtypes is installed).
 
     Examples
     --------
@@ -140,7 +215,8 @@ def show_config() -> None:
         f"  compiler         : {c['compiler']}",
         f"  OpenMP           : {_openmp_state(c['openmp'])}",
         f"  threads          : {c['num_threads']} (cpu_count {c['cpu_count']})",
-        f"  kernel path      : {c['isa']}",
+        f"  kernel path      : {c['isa']} ({' and '.join(c['tiers'])} tiers)",
+        f"  tiers            : {format_tiers(c['tiers'])}",
         f"  builds compiled  : {', '.join(c['isa_compiled'])}",
         f"  builds this CPU runs: {', '.join(c['isa_supported'])}",
         f"  threaded above   : {thr['float32']} float32 / {thr['float64']} float64 elements",

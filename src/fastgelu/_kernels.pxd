@@ -30,7 +30,9 @@ cdef extern from "kernels/fg_dispatch.h" nogil:
         FG_DT_H, FG_DT_B, FG_DT_F, FG_DT_D, FG_N_DTYPES
     enum:
         FG_N_KERNELS                  # rows of FG_KERNELS (kernels/fg_kernels.h)
-    # One row of FG_KERNELS: the ufunc `name`, run by loops[id] of each ISA table.
+        FG_N_TIERS                    # accuracy tiers of FG_TIERS: each makes every row
+    const char *const fg_tier_names[]  # "exact", "fast": in the order of the tier ids
+    # One row of FG_KERNELS: the ufunc `name`, run by loops[tier][id] of each ISA table.
     ctypedef struct fg_kernel_info:
         const char *name
         int id
@@ -40,7 +42,7 @@ cdef extern from "kernels/fg_dispatch.h" nogil:
 
     ctypedef struct fg_isa_table:
         const char *name
-        fg_loop loops[<int>FG_N_KERNELS][<int>FG_N_DTYPES]
+        fg_loop loops[<int>FG_N_TIERS][<int>FG_N_KERNELS][<int>FG_N_DTYPES]
     const fg_isa_table *fg_active
     int fg_select_isa(const char *name)
     const char *const *fg_compiled_isas(int *count)

@@ -7,7 +7,12 @@ are asked for: one that is not installed raises :class:`Unavailable` with the re
 Implementations (``IMPLS``), each a callable ``fn(x, out)`` per function kind:
 
 ``fastgelu``
-    the ufunc, writing into a preallocated ``out=``.
+    the ufunc of the exact tier (``fastgelu.<name>``, at most 1 ulp), writing into a
+    preallocated ``out=``.
+``fast``
+    the same for the fast tier (``fastgelu.fast.<name>``, at most 4 ulp). fastgelu's
+    implementations are one per accuracy tier (``IMPL_TIERS``), each checked against its
+    tier's bound.
 ``numpy``
     the textbook formulas in plain NumPy: ``0.5*x*(1 + erf(x/sqrt(2)))`` with
     ``scipy.special.erf`` (the exact kinds need SciPy), the tanh form with ``np.tanh``,
@@ -22,7 +27,7 @@ Implementations (``IMPLS``), each a callable ``fn(x, out)`` per function kind:
     ``np.copyto(out, x)``: one read and one write stream, the memory-bandwidth limit
     for any elementwise function on large arrays.
 ``unfused`` (fused kinds only)
-    the two-step form with fastgelu's own unary ufunc: ``gelu(a) * b`` and
+    the two-step form with fastgelu's own unary ufunc (exact tier): ``gelu(a) * b`` and
     ``grad_out * gelu_grad(x)`` (a temporary, two passes, two roundings): what the fused
     ufuncs save.
 
@@ -35,12 +40,14 @@ operand), ``torch`` (``torch.ops.aten.gelu_backward(grad_out, x)``,
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from . import _ufuncs
 from ._reference import INV_SQRT_2PI, SQRT1_2, TANH_A, TANH_C, UNARY
 
 #: The one-input functions, forward ones first (the tables' order).
@@ -48,10 +55,14 @@ KINDS = tuple(sorted(UNARY, key=lambda kind: kind.endswith("_grad")))
 #: The fused kinds with peers: gelu_backward(grad_out, x) and geglu(a, b).
 FUSED_KINDS = ("gelu_backward", "geglu")
 ALL_KINDS = KINDS + FUSED_KINDS
+#: fastgelu's own implementations, one per accuracy tier (:data:`fastgelu._ufuncs.TIERS`):
+#: {implementation: tier}; "fastgelu" is the exact tier, "fast" the fast one.
+IMPL_TIERS = {("fastgelu" if tier == "exact" else tier): tier for tier in _ufuncs.TIERS}
+FASTGELU_IMPLS = tuple(IMPL_TIERS)
 #: Table order; "copy" is the bandwidth limit, not a GELU.
-IMPLS = ("fastgelu", "numpy", "torch", "copy")
+IMPLS = (*FASTGELU_IMPLS, "numpy", "torch", "copy")
 #: With the fused kinds, also fastgelu's unfused two-step form.
-ALL_IMPLS = ("fastgelu", "numpy", "torch", "unfused", "copy")
+ALL_IMPLS = (*FASTGELU_IMPLS, "numpy", "torch", "unfused", "copy")
 
 Kernel = Callable[[np.ndarray, np.ndarray], Any]
 
@@ -69,6 +80,8 @@ class Impl:
     funcs: dict[str, Kernel]
     #: kind -> why this implementation cannot run it here
     missing: dict[str, str] = field(default_factory=dict)
+    #: fastgelu's implementations: the accuracy tier, whose bound its results are held to
+    tier: str | None = None
 
     def get(self, kind: str) -> Kernel:
         if kind in self.funcs:
@@ -76,11 +89,15 @@ class Impl:
         raise Unavailable(self.missing.get(kind, f"{self.name} has no {kind}"))
 
 
-def _fastgelu_impl(threads: int | None) -> Impl:
+def _fastgelu_impl(threads: int | None, name: str = "fastgelu") -> Impl:
+    """fastgelu's implementation ``name``: the ufuncs of its tier (:data:`IMPL_TIERS`:
+    ``fastgelu.<name>``, ``fastgelu.fast.<name>``)."""
     import fastgelu
 
     if threads is not None:
         fastgelu.set_num_threads(threads)
+    tier = IMPL_TIERS[name]
+    ufuncs = _ufuncs.UFUNCS[tier]
 
     def bind(uf):
         return lambda x, out: uf(x, out=out)
@@ -88,9 +105,10 @@ def _fastgelu_impl(threads: int | None) -> Impl:
     def bind2(uf):
         return lambda x, out: uf(x[0], x[1], out=out)
 
-    funcs = {kind: bind(getattr(fastgelu, kind)) for kind in KINDS}
-    funcs.update({kind: bind2(getattr(fastgelu, kind)) for kind in FUSED_KINDS})
-    return Impl("fastgelu", f"fastgelu {fastgelu.__version__} ({fastgelu.get_isa()})", funcs)
+    funcs = {kind: bind(ufuncs[kind]) for kind in KINDS}
+    funcs.update({kind: bind2(ufuncs[kind]) for kind in FUSED_KINDS})
+    label = f"{_ufuncs.TIER_MODULES[tier]} {fastgelu.__version__} ({fastgelu.get_isa()})"
+    return Impl(name, label, funcs, tier=tier)
 
 
 def _numpy_impl(threads: int | None) -> Impl:
@@ -211,7 +229,7 @@ def _copy_impl(threads: int | None) -> Impl:
 
 
 _FACTORIES: dict[str, Callable[[int | None], Impl]] = {
-    "fastgelu": _fastgelu_impl,
+    **{impl: functools.partial(_fastgelu_impl, name=impl) for impl in FASTGELU_IMPLS},
     "numpy": _numpy_impl,
     "torch": _torch_impl,
     "unfused": _unfused_impl,

@@ -8,6 +8,7 @@ from typing import Any
 
 STYLE: dict[str, tuple[str, dict[str, Any]]] = {  # name: (label, line style)
     "fastgelu": ("fastgelu", dict(color="C0", marker="o", lw=2)),
+    "fast": ("fastgelu.fast", dict(color="C9", marker="D", lw=2)),
     "numpy": ("NumPy formula", dict(color="C1", marker="s")),
     "torch": ("PyTorch", dict(color="C3", marker="^")),
     "unfused": ("fastgelu unfused (2 ops)", dict(color="C2", marker="v")),

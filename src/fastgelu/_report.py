@@ -16,10 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from ._peers import ALL_IMPLS, FUSED_KINDS, IMPLS
+from ._config import TIER_BOUNDS
+from ._peers import ALL_IMPLS, FUSED_KINDS, IMPL_TIERS, IMPLS
 
-#: fastgelu is compared against these in the ratio columns.
-RATIO_TO = ("torch", "numpy", "unfused", "copy")
+#: The ratio columns, (numerator, denominator), where both are in the table: fastgelu (the
+#: exact tier) against each peer, and the fast tier against the exact one and the peers.
+RATIOS = (("fastgelu", "torch"), ("fastgelu", "numpy"), ("fastgelu", "unfused"),
+          ("fastgelu", "copy"), ("fast", "fastgelu"), ("fast", "torch"), ("fast", "numpy"))
+#: Short names in the ratio columns' titles (``fg/torch``, ``fast/fg``).
+_SHORT = {"fastgelu": "fg"}
 _COLW = 10
 
 
@@ -37,16 +42,16 @@ def header(impls: Sequence[str]) -> str:
     """The table's column titles (``--progress`` prints it before the rows)."""
     cols = [f"{'dtype':8s}", f"{'kind':15s}", f"{'n':>6s}"]
     cols += [f"{name:>{_COLW}s}" for name in impls]
-    cols += [f"{'fg/' + r:>{_COLW}s}" for r in _ratios(impls)]
+    cols += [f"{_SHORT.get(a, a) + '/' + _SHORT.get(b, b):>{_COLW}s}" for a, b in _ratios(impls)]
     return " ".join(cols)
 
 
-def _ratios(impls: Sequence[str]) -> list[str]:
-    return [r for r in RATIO_TO if r in impls] if "fastgelu" in impls else []
+def _ratios(impls: Sequence[str]) -> list[tuple[str, str]]:
+    return [(a, b) for a, b in RATIOS if a in impls and b in impls]
 
 
 def format_row(row: Mapping[str, Any], impls: Sequence[str] = IMPLS) -> str:
-    """One table line: Melem/s per implementation, then fastgelu's ratios."""
+    """One table line: Melem/s per implementation, then the ratios (:data:`RATIOS`)."""
     figs, wrong = row["melem_s"], row.get("wrong", {})
     cols = [f"{row['dtype']:8s}", f"{row['kind']:15s}", f"{format_n(row['n']):>6s}"]
     for name in impls:
@@ -54,18 +59,28 @@ def format_row(row: Mapping[str, Any], impls: Sequence[str] = IMPLS) -> str:
             cols.append(f"{figs[name]:{_COLW}.1f}")
         else:
             cols.append(f"{'WRONG' if name in wrong else '-':>{_COLW}s}")
-    fg = figs.get("fastgelu")
-    for other in _ratios(impls):
-        if fg is not None and figs.get(other):
-            cols.append(f"{fg / figs[other]:{_COLW - 1}.2f}x")
+    for a, b in _ratios(impls):
+        if figs.get(a) is not None and figs.get(b):
+            cols.append(f"{figs[a] / figs[b]:{_COLW - 1}.2f}x")
         else:
             cols.append(f"{'-':>{_COLW}s}")
     return " ".join(cols)
 
 
+def _tiers_legend(impls: Sequence[str]) -> str:
+    """'fg = fastgelu (exact tier, <= 1 ulp), fast = fastgelu.fast (fast tier, <= 4 ulp)'
+    for the tiers in the table."""
+    from . import _ufuncs
+
+    return ", ".join(f"{_SHORT.get(impl, impl)} = {_ufuncs.TIER_MODULES[tier]} ({tier} tier, "
+                     f"<= {TIER_BOUNDS[tier]:g} ulp)"
+                     for impl, tier in IMPL_TIERS.items() if impl in impls)
+
+
 def format_table(rows: Sequence[Mapping[str, Any]], impls: Sequence[str] | None = None,
                  title: bool = True) -> str:
-    """The rows as a table in Melem/s, with fastgelu/torch, fastgelu/numpy, fastgelu/copy."""
+    """The rows as a table in Melem/s, with the ratios of fastgelu's tiers to the peers
+    (fg/torch, fg/numpy, fg/copy, fast/fg, fast/torch, ...)."""
     if impls is None:
         impls = ALL_IMPLS if any(r["kind"] in FUSED_KINDS for r in rows) else IMPLS
     lines = []
@@ -73,8 +88,9 @@ def format_table(rows: Sequence[Mapping[str, Any]], impls: Sequence[str] | None 
         thr = rows[0].get("threads")
         what = {"normal": "x = 3*N(0,1)", "tail": "x uniform on [-20, 0]",
                 "subnormal": "x subnormal"}[rows[0].get("dist", "normal")]
+        legend = _tiers_legend(impls)
         lines.append(f"Throughput in Melem/s (median), {what}, threads={thr}; "
-                     "ratios > 1: fastgelu faster")
+                     "ratios a/b > 1: a faster" + (f"; {legend}" if legend else ""))
     lines.append(header(impls))
     lines += [format_row(r, impls) for r in rows]
     notes: dict[str, None] = {}  # an ordered set

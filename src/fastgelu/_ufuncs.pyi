@@ -27,6 +27,11 @@ class KernelInfo(NamedTuple):
     nout: int
 
 KERNELS: tuple[KernelInfo, ...]
+# The accuracy tiers ("exact", "fast"), the module of each tier's ufuncs, and the ufuncs
+# of each tier by name (fastgelu.fast takes its ufuncs from UFUNCS["fast"]).
+TIERS: tuple[str, ...]
+TIER_MODULES: dict[str, str]
+UFUNCS: dict[str, dict[str, np.ufunc]]
 
 # The loops: float16, float32, float64 (ufunc.types), and bfloat16 where ml_dtypes
 # imports (a user dtype's loops are not listed in ufunc.types).

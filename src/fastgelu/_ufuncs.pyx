@@ -4,9 +4,10 @@
 
 The layers, one job each:
 
-- ``kernels/fg_kernels.h``: the list of kernels (name and shape), from which the C
-  tables, the ufuncs made here and ``KERNELS`` derive.
-- ``kernels/fg_math.h``: scalar math for one point, branch-free so it vectorizes.
+- ``kernels/fg_kernels.h``: the list of kernels (name and shape) and of accuracy tiers,
+  from which the C tables, the ufuncs made here and ``KERNELS`` derive.
+- ``kernels/fg_math.h`` (the exact tier), ``fg_fast_f32.h`` and ``fg_fast_f64.h`` (the fast
+  tier): scalar math for one point, branch-free so it vectorizes.
 - ``kernels/fg_array.c``: contiguous array loops over those kernels, compiled once per
   instruction set; ``kernels/fg_dispatch.c`` picks the build for this CPU at import.
 - this module: the ufunc inner loops, one generic path for every kernel shape (one,
@@ -32,7 +33,8 @@ from libc.math cimport INFINITY
 from libc.string cimport memcpy
 
 from ._kernels cimport (
-    FG_DT_B, FG_DT_D, FG_DT_F, FG_DT_H, FG_N_KERNELS, FG_OPENMP, fg_active, fg_bf16,
+    FG_DT_B, FG_DT_D, FG_DT_F, FG_DT_H, FG_N_KERNELS, FG_N_TIERS, FG_OPENMP, fg_active,
+    fg_bf16, fg_tier_names,
     fg_compiled_isas, fg_compiler, fg_cpu_supports, fg_forked_child, fg_half,
     fg_atomic, fg_atomic_add, fg_atomic_get, fg_atomic_set, fg_install_fork_guard,
     fg_kernel_info, fg_kernels, fg_loop, fg_select_isa, omp_get_max_threads,
@@ -45,7 +47,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ._docs import UFUNC_DOCS
+from ._docs import tier_doc
 
 cnp.import_array()
 cnp.import_ufunc()
@@ -141,10 +143,15 @@ cdef inline int threads_for(intp n, intp parallel_min) noexcept nogil:
 #   the estimate lost (near the threshold two threads win by ~10% only): it makes
 #   long calls run serially for a while, BACKOFF_MIN_US at first, 4x longer (up to
 #   BACKOFF_MAX_US) each time the parallel call that probes again loses too, half as
-#   long after each call that wins. A losing probe costs about one wait for a worker
-#   (measured ~10-20 ms on 2 busy cores), so probes must be rare under load; an idle
-#   machine loses now and then (a 2^14-element call, 17 us, lost 0.75% of the time):
-#   its serial periods must be short (with 1 ms, 20% of those calls ran serially);
+#   long after each call that wins -- and never shorter than LOSS_COST_FACTOR times
+#   the time the loss cost (elapsed - estimate), so that losses cost at most
+#   1/LOSS_COST_FACTOR of the run time however often probes win in between. A losing
+#   probe under load costs about one wait for a worker (measured ~10-20 ms on 2 busy
+#   cores: then >= 0.2-0.4 s serially; with the 4x/half rule alone, wins in between
+#   kept the periods short and the losses cost 10-24% of a loaded loop); an idle
+#   machine loses now and then, by microseconds (a 2^14-element call, 17 us, lost
+#   0.75% of the time): its serial periods must stay short (with 1 ms, 20% of those
+#   calls ran serially);
 # - one long call at a time: a long call made while another is running in the process
 #   (Python threads of a thread pool, each calling fastgelu) runs serially: the cores
 #   are busy with the other calls already.
@@ -162,6 +169,7 @@ cdef enum:
     N_STATS = 4
 
 cdef double LOSS_MARGIN = 1.25
+cdef double LOSS_COST_FACTOR = 20
 cdef fg_atomic long_calls = 0                 # long calls running now (any thread)
 cdef fg_atomic serial_until_us = 0            # long calls run serially until then
 cdef fg_atomic backoff_us = BACKOFF_MIN_US    # the next serial period after a loss
@@ -182,9 +190,11 @@ cdef inline long long now_us() noexcept nogil:
 cdef void judge_parallel_call(double elapsed, double serial_estimate) noexcept nogil:
     """Adapt the serial periods to a parallel call that took `elapsed` seconds."""
     cdef long long b = fg_atomic_get(&backoff_us)
+    cdef double cost_us = LOSS_COST_FACTOR * (elapsed - serial_estimate) * 1e6
     if elapsed > LOSS_MARGIN * serial_estimate:
         fg_atomic_add(&policy_stats[<int>STAT_LOST], 1)
-        fg_atomic_set(&serial_until_us, now_us() + b)
+        fg_atomic_set(&serial_until_us,
+                      now_us() + max(b, <long long>min(cost_us, <double>BACKOFF_MAX_US)))
         fg_atomic_set(&backoff_us, min(BACKOFF_GROWTH * b, <long long>BACKOFF_MAX_US))
     elif b > BACKOFF_MIN_US:
         fg_atomic_set(&backoff_us, max(b // 2, <long long>BACKOFF_MIN_US))
@@ -195,9 +205,14 @@ cdef void judge_parallel_call(double elapsed, double serial_estimate) noexcept n
 # ---------------------------------------------------------------------------------------
 # What a ufunc loop call runs: one kernel's array loop for the loop's element type in the
 # active ISA build, looked up once per call, and the kernel's operands (inputs, then
-# outputs). The ufunc's `data` pointer is the kernel's row of the C table (fg_kernels).
+# outputs). The ufunc's `data` pointer is its UfuncRow: a row of the C table (fg_kernels)
+# in one tier.
 cdef enum:
     MAX_OPERANDS = 5
+
+cdef struct UfuncRow:
+    const fg_kernel_info *info
+    int tier       # the tier's id (FG_TIER_exact, FG_TIER_fast), its index in fg_tier_names
 
 cdef struct Kernel:
     fg_loop run    # the array loop: run(operands, n)
@@ -206,9 +221,10 @@ cdef struct Kernel:
 
 
 cdef inline Kernel kernel_for(void *data, int dtype) noexcept nogil:
-    cdef const fg_kernel_info *info = <const fg_kernel_info *>data
+    cdef const UfuncRow *row = <const UfuncRow *>data
+    cdef const fg_kernel_info *info = row.info
     cdef Kernel k
-    k.run = fg_active.loops[info.id][dtype]
+    k.run = fg_active.loops[row.tier][info.id][dtype]
     k.nin = info.nin
     k.nargs = info.nin + info.nout
     return k
@@ -468,7 +484,7 @@ cdef void loop_double(char **args, intp *dims, intp *steps, void *data) noexcept
 # ---------------------------------------------------------------------------------------
 # Ufunc registration
 # ---------------------------------------------------------------------------------------
-# One ufunc per row of the kernel table (kernels/fg_kernels.h), in its order.
+# One ufunc per row of the kernel table (kernels/fg_kernels.h) and tier, in their order.
 # NumPy keeps pointers to these arrays for the life of the ufuncs: module-level storage.
 cdef enum:
     N_LOOPS = 3      # float16, float32, float64
@@ -484,51 +500,66 @@ dtype_loops[:] = [<cnp.PyUFuncGenericFunction>loop_half,
 cdef char dtype_codes[N_LOOPS]
 dtype_codes[:] = [cnp.NPY_FLOAT16, cnp.NPY_FLOAT, cnp.NPY_DOUBLE]
 cdef char ufunc_types[FG_N_KERNELS][N_LOOPS * MAX_OPERANDS]
-cdef void *ufunc_data[FG_N_KERNELS][N_LOOPS]
+cdef UfuncRow ufunc_rows[FG_N_TIERS][FG_N_KERNELS]
+cdef void *ufunc_data[FG_N_TIERS][FG_N_KERNELS][N_LOOPS]
 _ufunc_docs = []      # NumPy keeps the doc pointers: keep their bytes alive
 
+#: The accuracy tiers, in the order of the C table (kernels/fg_kernels.h: FG_TIERS).
+TIERS = tuple(fg_tier_names[i].decode() for i in range(FG_N_TIERS))
+#: The module each tier's ufuncs live in (their __module__, which pickle looks them up by).
+TIER_MODULES = {"exact": "fastgelu", "fast": "fastgelu.fast"}
 
-cdef object make_ufunc(const fg_kernel_info *k):
-    """The ufunc of one row of the kernel table: every operand of loop i has
+
+cdef object make_ufunc(const fg_kernel_info *k, int tier):
+    """The ufunc of one row of the kernel table in one tier: every operand of loop i has
     dtype_codes[i], and every loop's `data` is the row."""
     cdef int nargs = k.nin + k.nout
-    cdef void **data = ufunc_data[k.id]
+    cdef UfuncRow *row = &ufunc_rows[tier][k.id]
+    cdef void **data = ufunc_data[tier][k.id]
     cdef char *types = ufunc_types[k.id]
     cdef int i, o
+    row.info = k
+    row.tier = tier
     for i in range(N_LOOPS):
-        data[i] = <void *>k
+        data[i] = <void *>row
         for o in range(nargs):
             types[i * nargs + o] = dtype_codes[i]
     name = k.name.decode()
-    doc = UFUNC_DOCS[name].encode()
+    doc = tier_doc(name, TIERS[tier], k.nin).encode()
     _ufunc_docs.append(doc)
     uf = cnp.PyUFunc_FromFuncAndData(
         dtype_loops, data, types, N_LOOPS, k.nin, k.nout, cnp.PyUFunc_None, <char *>k.name,
         doc, 0)
-    # pickle finds a ufunc by its __module__ (np.exp's is "numpy"); without one it scans
-    # every module in sys.modules, slowly, touching lazy and deprecated ones on the way
-    # (mpmath 1.4's DeprecationWarnings in the tests came from there).
+    # pickle finds a ufunc by its __module__ (np.exp's is "numpy") and name; without a
+    # module it scans every module in sys.modules, slowly, touching lazy and deprecated
+    # ones on the way (mpmath 1.4's DeprecationWarnings in the tests came from there).
     try:
-        uf.__module__ = "fastgelu"
+        uf.__module__ = TIER_MODULES[TIERS[tier]]
     except (AttributeError, TypeError):  # a NumPy whose ufuncs do not take it
         pass
     return uf
 
 
-cdef list make_ufuncs():
-    cdef int i
-    return [make_ufunc(&fg_kernels[i]) for i in range(FG_N_KERNELS)]
+cdef dict make_ufuncs():
+    """{tier: [its ufuncs in the order of the table]}"""
+    cdef int i, tier
+    return {TIERS[tier]: [make_ufunc(&fg_kernels[i], tier) for i in range(FG_N_KERNELS)]
+            for tier in range(FG_N_TIERS)}
 
 
-_ufuncs = make_ufuncs()   # in the order of the table (and of ufunc_data)
+_tier_ufuncs = make_ufuncs()
 KernelInfo = namedtuple("KernelInfo", ["name", "nin", "nout"])
 KernelInfo.__doc__ = "One row of the kernel table: a ufunc's name, inputs and outputs."
 # The kernels in the table's order: what Python code iterates over (the tests, the
 # benchmarks, fastgelu.__all__) instead of spelling the list again.
-KERNELS = tuple(KernelInfo(uf.__name__, uf.nin, uf.nout) for uf in _ufuncs)
-# The ufuncs are this module's globals of those names (fastgelu re-exports them).
+KERNELS = tuple(KernelInfo(uf.__name__, uf.nin, uf.nout) for uf in _tier_ufuncs["exact"])
+#: {tier: {name: ufunc}}: fastgelu.fast takes its ufuncs from here.
+UFUNCS = {tier: dict(zip([k.name for k in KERNELS], ufs))
+          for tier, ufs in _tier_ufuncs.items()}
+# The exact tier's ufuncs are this module's globals of those names (fastgelu re-exports
+# them).
 __all__ = [k.name for k in KERNELS]
-globals().update(zip(__all__, _ufuncs))
+globals().update(UFUNCS["exact"])
 
 
 # bfloat16 is not a NumPy dtype but ml_dtypes' user dtype, so its loop is added to each
@@ -538,11 +569,12 @@ globals().update(zip(__all__, _ufuncs))
 # float32 runs the float32 one (ml_dtypes casts bfloat16 safely to float32 only), as
 # np.multiply does.
 cdef void register_bfloat16(int type_num) except *:
-    cdef int i
-    for i in range(FG_N_KERNELS):
-        cnp.PyUFunc_RegisterLoopForType(
-            _ufuncs[i], type_num, <cnp.PyUFuncGenericFunction>loop_bf16, NULL,
-            ufunc_data[i][0])
+    cdef int i, tier
+    for tier in range(FG_N_TIERS):
+        for i in range(FG_N_KERNELS):
+            cnp.PyUFunc_RegisterLoopForType(
+                _tier_ufuncs[TIERS[tier]][i], type_num,
+                <cnp.PyUFuncGenericFunction>loop_bf16, NULL, ufunc_data[tier][i][0])
 
 
 # (importlib, not an import statement: Cython's import takes a None entry in sys.modules,

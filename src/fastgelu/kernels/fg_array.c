@@ -1,11 +1,13 @@
-/* fg_array.c -- contiguous array loops over the scalar kernels of fg_math.h.
+/* fg_array.c -- contiguous array loops over the scalar kernels of every tier (fg_math.h,
+ * fg_fast_f32.h, fg_fast_f64.h).
  *
  * This one file is compiled several times, once per instruction set, with -DFG_ISA=<name>
  * and that ISA's compiler flags (see setup.py); each build exports fg_table_<name>.
  * The loops are plain `omp simd` loops: the compiler vectorizes the inlined, branch-free
  * kernels at the width of the ISA (check with -fopt-info-vec, see tools/).
  *
- * Every row of FG_KERNELS (fg_kernels.h) gets four loops from its shape's loop macro:
+ * Every row of FG_KERNELS (fg_kernels.h) gets, in each tier of FG_TIERS, four loops from
+ * its shape's loop macro:
  * float16 and bfloat16 (computed in float32: convert, run the float32 kernel, convert
  * back, element by element, so the loop stays one pass), float32 and float64. One macro
  * per shape: unary y = f(x), binary y = f(a, b), and ternary with two outputs
@@ -13,6 +15,8 @@
  */
 #include "fg_dispatch.h"
 #include "fg_math.h"
+#include "fg_fast_f32.h"
+#include "fg_fast_f64.h"
 
 #ifndef FG_ISA
 #error "compile fg_array.c with -DFG_ISA=<isa name>"
@@ -133,10 +137,13 @@ static inline fg_bf16 fg__float_to_bf16(float f)
 #define FG_STORE_f(v) (v)
 #define FG_STORE_d(v) (v)
 
-/* fg_<name>_f or fg_<name>_d: the scalar kernel that computes element type sfx */
-#define FG_KERNEL(name, sfx) FG_CAT(fg_##name, FG_K_##sfx)
-/* the array loop's name in this ISA build, e.g. fg_gelu_array_h_avx2 */
-#define FG_LOOP_NAME(name, sfx) FG_CAT(FG_CAT(fg_##name##_array, sfx), FG_ISA)
+/* <tier prefix><name>_f or _d, e.g. fg_fast_gelu_f: the scalar kernel that computes element
+ * type sfx in a tier */
+#define FG_PASTE2(a, b) a##b
+#define FG_PASTE(a, b) FG_PASTE2(a, b)
+#define FG_KERNEL(tier, name, sfx) FG_CAT(FG_PASTE(FG_PREFIX_##tier, name), FG_K_##sfx)
+/* the array loop's name in this ISA build, e.g. fg_fast_gelu_array_h_avx2 */
+#define FG_LOOP_NAME(tier, name, sfx) FG_CAT(FG_CAT(fg_##tier##_##name##_array, sfx), FG_ISA)
 
 /* ---- streaming: blocks, each with a software prefetch of the input a little ahead -----
  * On arrays that come from DRAM (n = 1e7) the plain loops ran far below their in-cache
@@ -177,71 +184,75 @@ static inline void fg__prefetch_ahead(const void *base, ptrdiff_t start, ptrdiff
  * `omp simd` tells the compiler the iterations are independent, which is true also in
  * place (an output identical to an input): each element's inputs are read before its
  * outputs are written, by the same iteration. */
-#define FG_UNARY_LOOP(name, sfx)                                                          \
-    static void FG_LOOP_NAME(name, sfx)(char **ops, ptrdiff_t n)                          \
-    {                                                                                     \
-        const FG_T_##sfx *x = (const FG_T_##sfx *)ops[0];                                 \
-        FG_T_##sfx *y = (FG_T_##sfx *)ops[1];                                             \
-        const ptrdiff_t es = sizeof *y, blk = FG_BLOCK_BYTES / es, size = n * es;         \
-        for (ptrdiff_t s = 0; s < n; s += blk) {                                          \
-            const ptrdiff_t e = n - s < blk ? n : s + blk, at = s * es;                   \
-            fg__prefetch_ahead(x, at, size);                                              \
-            FG_SIMD_LOOP                                                                  \
-            for (ptrdiff_t i = s; i < e; i++)                                             \
-                y[i] = FG_STORE_##sfx(FG_KERNEL(name, sfx)(FG_LOAD_##sfx(x[i])));         \
-        }                                                                                 \
+#define FG_UNARY_LOOP(tier, name, sfx)                                                     \
+    static void FG_LOOP_NAME(tier, name, sfx)(char **ops, ptrdiff_t n)                     \
+    {                                                                                      \
+        const FG_T_##sfx *x = (const FG_T_##sfx *)ops[0];                                  \
+        FG_T_##sfx *y = (FG_T_##sfx *)ops[1];                                              \
+        const ptrdiff_t es = sizeof *y, blk = FG_BLOCK_BYTES / es, size = n * es;          \
+        for (ptrdiff_t s = 0; s < n; s += blk) {                                           \
+            const ptrdiff_t e = n - s < blk ? n : s + blk, at = s * es;                    \
+            fg__prefetch_ahead(x, at, size);                                               \
+            FG_SIMD_LOOP                                                                   \
+            for (ptrdiff_t i = s; i < e; i++)                                              \
+                y[i] = FG_STORE_##sfx(FG_KERNEL(tier, name, sfx)(FG_LOAD_##sfx(x[i])));    \
+        }                                                                                  \
     }
 
-#define FG_BINARY_LOOP(name, sfx)                                                         \
-    static void FG_LOOP_NAME(name, sfx)(char **ops, ptrdiff_t n)                          \
-    {                                                                                     \
-        const FG_T_##sfx *a = (const FG_T_##sfx *)ops[0];                                 \
-        const FG_T_##sfx *b = (const FG_T_##sfx *)ops[1];                                 \
-        FG_T_##sfx *y = (FG_T_##sfx *)ops[2];                                             \
-        const ptrdiff_t es = sizeof *y, blk = FG_BLOCK_BYTES / es, size = n * es;         \
-        for (ptrdiff_t s = 0; s < n; s += blk) {                                          \
-            const ptrdiff_t e = n - s < blk ? n : s + blk, at = s * es;                   \
-            fg__prefetch_ahead(a, at, size);                                              \
-            fg__prefetch_ahead(b, at, size);                                              \
-            FG_SIMD_LOOP                                                                  \
-            for (ptrdiff_t i = s; i < e; i++)                                             \
-                y[i] = FG_STORE_##sfx(                                                    \
-                    FG_KERNEL(name, sfx)(FG_LOAD_##sfx(a[i]), FG_LOAD_##sfx(b[i])));      \
-        }                                                                                 \
+#define FG_BINARY_LOOP(tier, name, sfx)                                                    \
+    static void FG_LOOP_NAME(tier, name, sfx)(char **ops, ptrdiff_t n)                     \
+    {                                                                                      \
+        const FG_T_##sfx *a = (const FG_T_##sfx *)ops[0];                                  \
+        const FG_T_##sfx *b = (const FG_T_##sfx *)ops[1];                                  \
+        FG_T_##sfx *y = (FG_T_##sfx *)ops[2];                                              \
+        const ptrdiff_t es = sizeof *y, blk = FG_BLOCK_BYTES / es, size = n * es;          \
+        for (ptrdiff_t s = 0; s < n; s += blk) {                                           \
+            const ptrdiff_t e = n - s < blk ? n : s + blk, at = s * es;                    \
+            fg__prefetch_ahead(a, at, size);                                               \
+            fg__prefetch_ahead(b, at, size);                                               \
+            FG_SIMD_LOOP                                                                   \
+            for (ptrdiff_t i = s; i < e; i++)                                              \
+                y[i] = FG_STORE_##sfx(                                                     \
+                    FG_KERNEL(tier, name, sfx)(FG_LOAD_##sfx(a[i]), FG_LOAD_##sfx(b[i]))); \
+        }                                                                                  \
     }
 
-#define FG_TERNARY2_LOOP(name, sfx)                                                       \
-    static void FG_LOOP_NAME(name, sfx)(char **ops, ptrdiff_t n)                          \
-    {                                                                                     \
-        const FG_T_##sfx *a = (const FG_T_##sfx *)ops[0];                                 \
-        const FG_T_##sfx *b = (const FG_T_##sfx *)ops[1];                                 \
-        const FG_T_##sfx *c = (const FG_T_##sfx *)ops[2];                                 \
-        FG_T_##sfx *y = (FG_T_##sfx *)ops[3];                                             \
-        FG_T_##sfx *z = (FG_T_##sfx *)ops[4];                                             \
-        const ptrdiff_t es = sizeof *y, blk = FG_BLOCK_BYTES / es, size = n * es;         \
-        for (ptrdiff_t s = 0; s < n; s += blk) {                                          \
-            const ptrdiff_t e = n - s < blk ? n : s + blk, at = s * es;                   \
-            fg__prefetch_ahead(a, at, size);                                              \
-            fg__prefetch_ahead(b, at, size);                                              \
-            fg__prefetch_ahead(c, at, size);                                              \
-            FG_SIMD_LOOP                                                                  \
-            for (ptrdiff_t i = s; i < e; i++) {                                           \
-                FG_KT_##sfx yi, zi;                                                       \
-                FG_KERNEL(name, sfx)(FG_LOAD_##sfx(a[i]), FG_LOAD_##sfx(b[i]),            \
-                                     FG_LOAD_##sfx(c[i]), &yi, &zi);                      \
-                y[i] = FG_STORE_##sfx(yi);                                                \
-                z[i] = FG_STORE_##sfx(zi);                                                \
-            }                                                                             \
-        }                                                                                 \
+#define FG_TERNARY2_LOOP(tier, name, sfx)                                                  \
+    static void FG_LOOP_NAME(tier, name, sfx)(char **ops, ptrdiff_t n)                     \
+    {                                                                                      \
+        const FG_T_##sfx *a = (const FG_T_##sfx *)ops[0];                                  \
+        const FG_T_##sfx *b = (const FG_T_##sfx *)ops[1];                                  \
+        const FG_T_##sfx *c = (const FG_T_##sfx *)ops[2];                                  \
+        FG_T_##sfx *y = (FG_T_##sfx *)ops[3];                                              \
+        FG_T_##sfx *z = (FG_T_##sfx *)ops[4];                                              \
+        const ptrdiff_t es = sizeof *y, blk = FG_BLOCK_BYTES / es, size = n * es;          \
+        for (ptrdiff_t s = 0; s < n; s += blk) {                                           \
+            const ptrdiff_t e = n - s < blk ? n : s + blk, at = s * es;                    \
+            fg__prefetch_ahead(a, at, size);                                               \
+            fg__prefetch_ahead(b, at, size);                                               \
+            fg__prefetch_ahead(c, at, size);                                               \
+            FG_SIMD_LOOP                                                                   \
+            for (ptrdiff_t i = s; i < e; i++) {                                            \
+                FG_KT_##sfx yi, zi;                                                        \
+                FG_KERNEL(tier, name, sfx)(FG_LOAD_##sfx(a[i]), FG_LOAD_##sfx(b[i]),       \
+                                     FG_LOAD_##sfx(c[i]), &yi, &zi);                       \
+                y[i] = FG_STORE_##sfx(yi);                                                 \
+                z[i] = FG_STORE_##sfx(zi);                                                 \
+            }                                                                              \
+        }                                                                                  \
     }
 
-/* ---- this build's loops and table, one row of FG_KERNELS at a time ------------------- */
-#define FG__LOOPS(name, SHAPE)                                                            \
-    FG_##SHAPE##_LOOP(name, h) FG_##SHAPE##_LOOP(name, b)                                 \
-    FG_##SHAPE##_LOOP(name, f) FG_##SHAPE##_LOOP(name, d)
-FG_KERNELS(FG__LOOPS)
+/* ---- this build's loops and table: every tier, one row of FG_KERNELS at a time -------- */
+#define FG__LOOPS(tier, name, SHAPE)                                                       \
+    FG_##SHAPE##_LOOP(tier, name, h) FG_##SHAPE##_LOOP(tier, name, b)                      \
+    FG_##SHAPE##_LOOP(tier, name, f) FG_##SHAPE##_LOOP(tier, name, d)
+#define FG__TIER_LOOPS(tier) FG_KERNELS(FG__LOOPS, tier)
+FG_TIERS(FG__TIER_LOOPS)
 
-#define FG__ENTRY(name, SHAPE)                                                            \
-    [FG_ID_##name] = {[FG_DT_H] = FG_LOOP_NAME(name, h), [FG_DT_B] = FG_LOOP_NAME(name, b),  \
-                      [FG_DT_F] = FG_LOOP_NAME(name, f), [FG_DT_D] = FG_LOOP_NAME(name, d)},
-const fg_isa_table FG_CAT(fg_table, FG_ISA) = {FG_STR(FG_ISA), {FG_KERNELS(FG__ENTRY)}};
+#define FG__ENTRY(tier, name, SHAPE)                                                       \
+    [FG_ID_##name] = {[FG_DT_H] = FG_LOOP_NAME(tier, name, h),                             \
+                      [FG_DT_B] = FG_LOOP_NAME(tier, name, b),                             \
+                      [FG_DT_F] = FG_LOOP_NAME(tier, name, f),                             \
+                      [FG_DT_D] = FG_LOOP_NAME(tier, name, d)},
+#define FG__TIER_ENTRIES(tier) [FG_TIER_##tier] = {FG_KERNELS(FG__ENTRY, tier)},
+const fg_isa_table FG_CAT(fg_table, FG_ISA) = {FG_STR(FG_ISA), {FG_TIERS(FG__TIER_ENTRIES)}};

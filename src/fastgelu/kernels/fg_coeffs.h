@@ -205,4 +205,85 @@
 #define FG_K_DDELTA_Q10 0x1.9b0e8c313f239p-18
 #define FG_K_DDELTA_Q11 -0x1.ecaf62e362dd5p-58
 
+/* --------------------------------------------------------------------------------------
+ * FG_EXPM1_FD: expm1(-v/2) ~= v*P(v), P of degree 10 (expm1 of degree 11); v = u + 2k ln2 in [-ln2, ln2] is the reduced argument of exp(-u/2) = 2^k exp(-v/2); minimax for the error relative to expm1(-v/2) (so also relative to exp(-v/2)).
+ * max rel err (rounded coefficients, exact arithmetic): 2.129e-17 (= 2^-55.38) at 0.66599313
+ */
+#define FG_EXPM1_FD_P(v) (fg__ma(((v) * (v)), fg__ma(((((v) * (v)) * ((v) * (v))) * (((v) * (v)) * ((v) * (v)))), -0x1.ae6449c08ad56p-37, fg__ma((((v) * (v)) * ((v) * (v))), fg__ma(((v) * (v)), fg__ma((v), 0x1.28a27e49cb588p-32, -0x1.71de8e649cbf3p-28), fg__ma((v), 0x1.a019a6b22e7b1p-24, -0x1.a01a01710637ep-20)), fg__ma(((v) * (v)), fg__ma((v), 0x1.6c16c17f29d04p-16, -0x1.111111111a24fp-12), fg__ma((v), 0x1.555555555211dp-9, -0x1.5555555555530p-6)))), fg__ma((v), 0x1.0000000000005p-3, -0x1p-1)))
+
+/* --------------------------------------------------------------------------------------
+ * FG_M_FD: fast float64: m(t) = Phi(-t)*exp(t^2/2), f(t) = c Q(t)/(t Q(t) + P(t)), P/Q ~= c/f(t) - t, c = FG_ISQRT2PI_HI; deg P = deg Q = 10, t in [0, 38.75] (exchange done in y = t/(t+2)); minimax for the error relative to f; P, Q by Estrin's scheme (low terms last; the powers shared).
+ * max rel err (rounded coefficients, exact arithmetic): 1.43e-17 (= 2^-55.96) at 0.3436412
+ */
+#define FG_M_FD_P(t) (fg__ma(((t) * (t)), fg__ma(((((t) * (t)) * ((t) * (t))) * (((t) * (t)) * ((t) * (t)))), 0x1.4713cc3740d61p-59, fg__ma((((t) * (t)) * ((t) * (t))), fg__ma(((t) * (t)), fg__ma((t), 0x1.102277dde6904p-21, 0x1.03e03f3666774p-16), fg__ma((t), 0x1.e6961e16f5bb0p-13, 0x1.21eb021f054f1p-9)), fg__ma(((t) * (t)), fg__ma((t), 0x1.e23fa102248c2p-7, 0x1.2211b3025640ap-4), fg__ma((t), 0x1.fa465578dad68p-3, 0x1.3782a60674951p-1)))), fg__ma((t), 0x1.f20df2ea25b57p-1, 0x1.9884533d43651p-1)))
+#define FG_M_FD_Q(t) (fg__ma(((t) * (t)), fg__ma(((((t) * (t)) * ((t) * (t))) * (((t) * (t)) * ((t) * (t)))), 0x1.102277e219a9ap-21, fg__ma((((t) * (t)) * ((t) * (t))), fg__ma(((t) * (t)), fg__ma((t), 0x1.03e03f29d8f2ep-16, 0x1.e8b66361af231p-13), fg__ma((t), 0x1.25fa823a95525p-9, 0x1.f15ad515c5c42p-7)), fg__ma(((t) * (t)), fg__ma((t), 0x1.33cedd77f907bp-4, 0x1.19e01547666c3p-2), fg__ma((t), 0x1.798ec117f474ep-1, 0x1.637a54c45af09p+0)))), fg__ma((t), 0x1.acb307bf4ffffp+0, 0x1p+0)))
+#define FG_M_FD_P0 0x1.9884533d43651p-1
+#define FG_M_FD_P1 0x1.f20df2ea25b57p-1
+#define FG_M_FD_P2 0x1.3782a60674951p-1
+#define FG_M_FD_P3 0x1.fa465578dad68p-3
+#define FG_M_FD_P4 0x1.2211b3025640ap-4
+#define FG_M_FD_P5 0x1.e23fa102248c2p-7
+#define FG_M_FD_P6 0x1.21eb021f054f1p-9
+#define FG_M_FD_P7 0x1.e6961e16f5bb0p-13
+#define FG_M_FD_P8 0x1.03e03f3666774p-16
+#define FG_M_FD_P9 0x1.102277dde6904p-21
+#define FG_M_FD_P10 0x1.4713cc3740d61p-59
+#define FG_M_FD_Q0 0x1p+0
+#define FG_M_FD_Q1 0x1.acb307bf4ffffp+0
+#define FG_M_FD_Q2 0x1.637a54c45af09p+0
+#define FG_M_FD_Q3 0x1.798ec117f474ep-1
+#define FG_M_FD_Q4 0x1.19e01547666c3p-2
+#define FG_M_FD_Q5 0x1.33cedd77f907bp-4
+#define FG_M_FD_Q6 0x1.f15ad515c5c42p-7
+#define FG_M_FD_Q7 0x1.25fa823a95525p-9
+#define FG_M_FD_Q8 0x1.e8b66361af231p-13
+#define FG_M_FD_Q9 0x1.03e03f29d8f2ep-16
+#define FG_M_FD_Q10 0x1.102277e219a9ap-21
+
+/* --------------------------------------------------------------------------------------
+ * FG_K_FD: fast float64: k(t) = (m(t) - t/sqrt(2pi))/(t0 - t), f(t) = c (1 + P(t)/Q(t)), P/Q ~= f(t)/c - 1, c = FG_ISQRT2PI_HI; deg P = deg Q = 10, t in [0, 38.75] (exchange done in y = t/(t+2)); minimax for the error relative to f; P, Q by Estrin's scheme (low terms last; the powers shared).
+ * max rel err (rounded coefficients, exact arithmetic): 2.561e-17 (= 2^-55.12) at 0.22016535
+ */
+#define FG_K_FD_P(t) (fg__ma(((t) * (t)), fg__ma(((((t) * (t)) * ((t) * (t))) * (((t) * (t)) * ((t) * (t)))), 0x1.551a8492e26ebp-63, fg__ma((((t) * (t)) * ((t) * (t))), fg__ma(((t) * (t)), fg__ma((t), 0x1.984f15e49dfe3p-20, 0x1.6fb535bb824c7p-15), fg__ma((t), 0x1.3f56e576ad588p-11, 0x1.5b6509ed53e46p-8)), fg__ma(((t) * (t)), fg__ma((t), 0x1.034a0bc3915aap-5, 0x1.1290bddfa09d4p-3), fg__ma((t), 0x1.9c4ded6f53ac5p-2, 0x1.a862fb8ec166ap-1)))), fg__ma((t), 0x1.1186028f6e128p+0, 0x1.558e9090f132cp-1)))
+#define FG_K_FD_Q(t) (fg__ma(((t) * (t)), fg__ma(((((t) * (t)) * ((t) * (t))) * (((t) * (t)) * ((t) * (t)))), 0x1.0f8eaa1b16002p-19, fg__ma((((t) * (t)) * ((t) * (t))), fg__ma(((t) * (t)), fg__ma((t), 0x1.f2eccc5fee159p-15, 0x1.bb447ced46b19p-11), fg__ma((t), 0x1.efb27aa87c8f4p-8, 0x1.7f3df5f4a44c5p-5)), fg__ma(((t) * (t)), fg__ma((t), 0x1.a98c7b4622e04p-3, 0x1.560e1fb0ec636p-1), fg__ma((t), 0x1.879709d0912e4p+0, 0x1.30979bbeaab2dp+1)))), fg__ma((t), 0x1.21f89dc3bd8b6p+1, 0x1p+0)))
+#define FG_K_FD_P0 0x1.558e9090f132cp-1
+#define FG_K_FD_P1 0x1.1186028f6e128p+0
+#define FG_K_FD_P2 0x1.a862fb8ec166ap-1
+#define FG_K_FD_P3 0x1.9c4ded6f53ac5p-2
+#define FG_K_FD_P4 0x1.1290bddfa09d4p-3
+#define FG_K_FD_P5 0x1.034a0bc3915aap-5
+#define FG_K_FD_P6 0x1.5b6509ed53e46p-8
+#define FG_K_FD_P7 0x1.3f56e576ad588p-11
+#define FG_K_FD_P8 0x1.6fb535bb824c7p-15
+#define FG_K_FD_P9 0x1.984f15e49dfe3p-20
+#define FG_K_FD_P10 0x1.551a8492e26ebp-63
+#define FG_K_FD_Q0 0x1p+0
+#define FG_K_FD_Q1 0x1.21f89dc3bd8b6p+1
+#define FG_K_FD_Q2 0x1.30979bbeaab2dp+1
+#define FG_K_FD_Q3 0x1.879709d0912e4p+0
+#define FG_K_FD_Q4 0x1.560e1fb0ec636p-1
+#define FG_K_FD_Q5 0x1.a98c7b4622e04p-3
+#define FG_K_FD_Q6 0x1.7f3df5f4a44c5p-5
+#define FG_K_FD_Q7 0x1.efb27aa87c8f4p-8
+#define FG_K_FD_Q8 0x1.bb447ced46b19p-11
+#define FG_K_FD_Q9 0x1.f2eccc5fee159p-15
+#define FG_K_FD_Q10 0x1.0f8eaa1b16002p-19
+
+/* ---- constants of the fast float64 tier ---- */
+/* u(t1) = 4 z(t1) (so that -2w = u(t) - u(t1) in gelu_tanh_grad) = 2.46230974466379756592583515725436658 */
+#define FG_U1_HI 0x1.3b2cf738f9ffep+1
+#define FG_U1_LO -0x1.0b556131950eap-55
+/* c = 1/sqrt(2pi) (its _HI is the c of FG_M_FD, FG_K_FD) = 0.398942280401432677939946059934382211 */
+#define FG_ISQRT2PI_HI 0x1.9884533d43651p-2
+#define FG_ISQRT2PI_LO -0x1.cbc0d30ebfd15p-56
+/* W0 = 2c + 6ca t1^2 = 1.71697202543472614788764231182970154 */
+#define FG_TW0_HI 0x1.b78b7a8963976p+0
+#define FG_TW0_LO 0x1.d70cb410c5286p-54
+/* W1 = 6ca t1 = 0.161075239572290624725719284227368358 */
+#define FG_TW1_HI 0x1.49e1d0b1444ebp-3
+#define FG_TW1_LO 0x1.ba751ccf0c773p-57
+/* W2 = 6ca = 0.21406444881780074632901625683959076 */
+#define FG_TW2_HI 0x1.b6676bf7450f0p-3
+#define FG_TW2_LO 0x1.bba7351828aabp-57
+
 #endif /* FASTGELU_FG_COEFFS_H */

@@ -9,9 +9,12 @@
 
 #include "fg_dispatch.h"
 
-#define FG__INFO(name, SHAPE) {#name, FG_ID_##name, FG_NIN_##SHAPE, FG_NOUT_##SHAPE},
-const fg_kernel_info fg_kernels[FG_N_KERNELS] = {FG_KERNELS(FG__INFO)};
+#define FG__INFO(c, name, SHAPE) {#name, FG_ID_##name, FG_NIN_##SHAPE, FG_NOUT_##SHAPE},
+const fg_kernel_info fg_kernels[FG_N_KERNELS] = {FG_KERNELS(FG__INFO, )};
 #undef FG__INFO
+#define FG__TIER_NAME(tier) #tier,
+const char *const fg_tier_names[FG_N_TIERS] = {FG_TIERS(FG__TIER_NAME)};
+#undef FG__TIER_NAME
 
 extern const fg_isa_table fg_table_baseline;
 #ifdef FG_HAVE_AVX2

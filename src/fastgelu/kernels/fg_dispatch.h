@@ -33,11 +33,19 @@ typedef void (*fg_loop)(char **ops, ptrdiff_t n);
 enum fg_dtype { FG_DT_H, FG_DT_B, FG_DT_F, FG_DT_D, FG_N_DTYPES };
 
 /* The kernel ids, FG_ID_<name>, in the order of FG_KERNELS. */
-#define FG__ID(name, SHAPE) FG_ID_##name,
-enum fg_kernel_id { FG_KERNELS(FG__ID) FG_N_KERNELS };
+#define FG__ID(c, name, SHAPE) FG_ID_##name,
+enum fg_kernel_id { FG_KERNELS(FG__ID, ) FG_N_KERNELS };
 #undef FG__ID
 
-/* One row of FG_KERNELS, for the ufunc layer: loops[id] runs the ufunc `name`. */
+/* The accuracy tiers, FG_TIER_<tier>, in the order of FG_TIERS; fg_tier_names[id] is the
+ * tier's name ("exact", "fast"). */
+#define FG__TIER_ID(tier) FG_TIER_##tier,
+enum fg_tier_id { FG_TIERS(FG__TIER_ID) FG_N_TIERS };
+#undef FG__TIER_ID
+extern const char *const fg_tier_names[FG_N_TIERS];
+
+/* One row of FG_KERNELS, for the ufunc layer: loops[tier][id] runs the ufunc `name` of
+ * each tier. */
 typedef struct {
     const char *name;
     int id;
@@ -49,7 +57,7 @@ extern const fg_kernel_info fg_kernels[FG_N_KERNELS];
 
 typedef struct {
     const char *name; /* "avx512", "avx2", "baseline" */
-    fg_loop loops[FG_N_KERNELS][FG_N_DTYPES];
+    fg_loop loops[FG_N_TIERS][FG_N_KERNELS][FG_N_DTYPES];
 } fg_isa_table;
 
 /* The table in use; never NULL after fg_select_isa(). */

@@ -1,0 +1,237 @@
+/* fg_fast_f32.h -- the float32 kernels of the fast tier (fastgelu.fast, issue #16):
+ * fg_fast_<name>_f, same signatures and special values as fg_<name>_f of fg_math.h, computed
+ * in FLOAT arithmetic (8 lanes per AVX2 vector, 16 per AVX-512) instead of the exact tier's
+ * double (4 / 8 lanes), for a bound of a few ulp instead of ~0.65.
+ *
+ * DESIGN (t = |x|, clamped; every select on the float bits, as in fg_math.h):
+ *   e^{-t^2/2} = 2^k p:  t^2 = s + e exactly (fma); k = rint(-s/(2ln2));
+ *       v = s + 2k ln2 with a 14-bit ln2 head (k HI exact, also without FMA; the sum exact by
+ *       the spacing of s) and the tail plus e in a second term; p = 1 + v P(v) (FGF_EXP,
+ *       degree 6, 1.7e-8). The power 2^k is applied as S = 2^(k+K), K = 40, a NORMAL float
+ *       down to k = -166, and 2^-K goes onto p: every intermediate stays normal and a
+ *       subnormal result is rounded once, in the last op.
+ *   gelu(x)      = xs + (-(t S)) A,   A = p m(t) 2^-K,  m(t) = Phi(-t) e^{t^2/2} (FG_M_F, double);
+ *                  xs = x for x >= 0 (NaN, +inf), -0 for x < 0: x<0 gives t S A (t S exact),
+ *                  x>0 gives x - t Phi(-t) (the correction small: no cancellation).
+ *   gelu_grad(x) = base +- ((t0 - t) S) B,  B = p k(t) 2^-K (FG_K_F, double): the zero at
+ *                  -t0 is factored out, t0_hi - t exact near it (Sterbenz), so the result
+ *                  keeps its relative accuracy there; base = -0 (x<0) / 1 (x>=0) / x (NaN).
+ *   gelu_tanh(x) = xs - t es/(2^K + es),  es = e 2^K, e = exp(-u/2), u = 4z(t) = 4ca t (1/a + t^2)
+ *                  in float-float: u reaches 450 (t = 11) before the result underflows, so it
+ *                  needs ~2^-33 relative; 1/a is split with a 12-bit head so that t^2 + head
+ *                  has an exact error term (fma(t, t, head - W)).
+ *   gelu_tanh_grad, gelu_tanh_backward and geglu_tanh_backward run the exact tier's kernels
+ *                  (<= 1 ulp, its speed): in float, e, B = 1 + e - h factored at the zero t1
+ *                  as in fg_math.h, (1 + e)^2 and a division were too long a chain for 4 ulp
+ *                  (measured 5.7 ulp AVX2, 6.3 SSE2; the products 3.9 / 5.1).
+ * Clamps: t <= 8 for x >= 0 (f = x / 1 to the last bit beyond; keeps the correction's exponent
+ *   normal, so no spurious underflow), t <= 15 / 11 (erf / tanh pair) for x < 0 (|f| < 2^-154
+ *   beyond: -0; the erf pair rounds its tiny value there, raising underflow; the tanh pair
+ *   returns -0 directly (S = 0), since its last op, a division, with a subnormal result ran
+ *   5x slower on Zen 3), NaN / +-inf: S = 0, so the arithmetic
+ *   returns base exactly (NaN quiet, +inf, 1, -0) and raises nothing; t < 2^-30 is taken as 0
+ *   in the fitted parts (t^2 would underflow: a spurious flag where f is 1/2).
+ * FUSED products w f(x): the exact tier's kernels (see the public fused kernels below).
+ * Rounding errors: each float op adds <= 2^-24 relative; the chains are ~8 roundings long plus
+ *   the fits' 1.7e-8 (exp) and the double rationals' 6.4e-9 / 7.2e-9.
+ * WHY m(t), k(t) IN DOUBLE: as float rationals in t ((4,5) / (4,4)) every Horner step weighs ~1
+ *   at large t, and each of P and Q lost ~4 units of 2^-24: gelu / gelu_grad measured 5.8 / 6.1
+ *   ulp (at 0.96 ns/element against 1.77 now, AVX2, one core); a degree-9 polynomial in
+ *   w = 4/(4+t) 4.7 / 3.8 ulp (its coefficients do not decay), the double rational with a
+ *   float division 3.8 / 4.6. A float form within 4 ulp needs a well-conditioned m and k
+ *   (e.g. pieces in a centred variable, coefficients selected per lane): not done.
+ * MEASURED: README "Which tier?" (tools/check_exhaustive_f32.py --tier fast, all 2^32 inputs).
+ */
+#ifndef FASTGELU_FG_FAST_F32_H
+#define FASTGELU_FG_FAST_F32_H
+
+#include "fg_math.h"
+
+/* The float kernels need hardware FMA: without it (the x86-64 baseline build, SSE2) their exact
+ * products took Veltkamp splits and ran no faster than the exact tier's double kernels (gelu 5.8
+ * vs 5.6 ns/element, 11.4 vs 5.5 where the results are subnormal; tools/kernel_harness.c bench
+ * fast), so there the fast tier runs the exact tier's kernels (<= 1 ulp). aarch64's baseline
+ * has FMA. */
+#define FGF_FLOAT_KERNELS FG_HAS_FMA
+#if FGF_FLOAT_KERNELS
+
+/* a*b + c in float, one rounding */
+FG_INLINE float fgf__ma(float a, float b, float c) { return fmaf(a, b, c); }
+#include "fg_fast_f32_coeffs.h"
+
+/* a*b - p exactly for p = fl(a*b) */
+FG_INLINE float fgf__prod_err(float a, float b, float p) { return fmaf(a, b, -p); }
+FG_INLINE float fgf__xor_sign(float a, uint32_t m) /* a with m's bits xored in (a sign flip) */
+{
+    return fg__f32_from_bits(fg__f32_bits(a) ^ m);
+}
+/* m all-ones ? b : a, bitwise */
+FG_INLINE float fgf__sel(uint32_t m, float b, float a)
+{
+    return fg__f32_from_bits((fg__f32_bits(b) & m) | (fg__f32_bits(a) & ~m));
+}
+
+/* ---- the input's class, on its bits --------------------------------------------------- */
+#define FGF_TPOS 8.0f   /* x >= 8: gelu(x) = x, grads 1, to the last bit (corrections < 2^-40) */
+#define FGF_TNEG 15.0f  /* erf pair, x < -15: |f| < 2^-159, rounds to -0 */
+#define FGF_TNEGT 11.0f /* tanh pair, x < -11: |f| < 2^-154 */
+typedef struct {
+    uint32_t bits, abs;
+    uint32_t neg;  /* all-ones where x < 0 (-0, -inf included, NaN not) */
+    uint32_t far;  /* all-ones where f(x) is its limit: NaN, +-inf (zero_tail: and x < -tneg) */
+    float t;       /* min(|x|, T), T = tneg for x < 0, else tpos (NaN, +inf included) */
+    float tq;      /* t for the fitted parts: 0 where t < 2^-30 (t^2 would underflow) */
+} fgf__arg;
+
+FG_INLINE fgf__arg fgf__arg_of(float x, float tpos, float tneg, const int zero_tail)
+{
+    fgf__arg a;
+    const uint32_t tp = fg__f32_bits(tpos), tn = fg__f32_bits(tneg);
+    a.bits = fg__f32_bits(x);
+    a.abs = a.bits & 0x7fffffffu;
+    /* signed compares on the bits (vpcmpgtd): negative non-NaN <=> bits <= bits(-inf) */
+    a.neg = fg__mask32((int32_t)a.bits < (int32_t)0xff800001u);
+    a.far = fg__mask32((int32_t)a.abs > 0x7f7fffff);
+    if (zero_tail) a.far |= a.neg & fg__mask32((int32_t)a.abs > (int32_t)tn);
+    uint32_t tb = tp ^ ((tp ^ tn) & a.neg);
+    uint32_t tc = (int32_t)a.abs < (int32_t)tb ? a.abs : tb;
+    a.t = fg__f32_from_bits(tc);
+    a.tq = fg__f32_from_bits(tc & ~fg__mask32((int32_t)tc < 0x30800000)); /* 2^-30 */
+    return a;
+}
+/* xs: x where x >= 0 (NaN, +inf included), -0 where x < 0 */
+FG_INLINE float fgf__side_x(fgf__arg a)
+{
+    return fg__f32_from_bits(a.bits & ~(a.neg & 0x7fffffffu));
+}
+/* the gradients' base: -0 for x < 0, 1 for x >= 0, x itself for NaN */
+FG_INLINE float fgf__grad_base(fgf__arg a)
+{
+    uint32_t nan = fg__mask32((int32_t)a.abs > 0x7f800000);
+    uint32_t c = 0x3f800000u ^ (a.neg & 0xbf800000u);
+    return fg__f32_from_bits((a.bits & nan) | (c & ~nan));
+}
+/* the sign flip of the gradients' correction: f'(x) = 1 - f'(-x) for x >= 0 */
+FG_INLINE uint32_t fgf__flip(fgf__arg a) { return ~a.neg & 0x80000000u; }
+
+/* ---- exp(-(vh + vl)/2) = 2^k p, vh in [0, 640], |vl| <= ulp(vh) ------------------------ */
+FG_INLINE float fgf__reduce(float vh, float vl, float *ks)
+{
+    const float shifter = 0x1.8p23f; /* ks = k + shifter: k in the low mantissa bits */
+    float k = fgf__ma(vh, FGF_HLOG2E_HI, shifter);
+    float kd = k - shifter;
+    *ks = k;
+    /* vh + kd 2LN2_HI is exact (multiples of 2^-14, below 1), kd 2LN2_HI too (14 bits) */
+    return fgf__ma(kd, FGF_2LN2_HI, vh) + fgf__ma(kd, FGF_2LN2_LO, vl);
+}
+FG_INLINE float fgf__exp_half(float vh, float vl, float *ks)
+{
+    float v = fgf__reduce(vh, vl, ks);
+    return fgf__ma(v, FGF_EXP_P(v), 1.0f);
+}
+/* 2^(k+K) as a float (normal for -166 <= k <= 0), 0 where far */
+FG_INLINE float fgf__scale(float ks, uint32_t far)
+{
+    uint32_t u = (fg__f32_bits(ks) << 23) + ((uint32_t)(127 + FGF_K) << 23);
+    return fg__f32_from_bits(u & ~far);
+}
+
+/* ---- erf pair -------------------------------------------------------------------------- */
+FG_INLINE float fgf__gauss(float t, float *ks) /* e^{-t^2/2} = 2^k p */
+{
+    float s = t * t;
+    return fgf__exp_half(s, fgf__prod_err(t, t, s), ks);
+}
+/* p m(t) 2^-K and p k(t) 2^-K: m and k are the exact tier's rationals (FG_M_F (5,5),
+ * FG_K_F (4,5), 6.4e-9 / 7.2e-9) evaluated in DOUBLE. (Float rationals in t lose ~4 units of
+ * 2^-24 in each of P and Q at large t, where every Horner step weighs ~1: measured 5.8 / 6.1
+ * ulp for gelu / gelu_grad; see the report of branch fast32. This is the accurate but slow
+ * state: the double rational costs about what the exact tier's whole kernel does.) */
+FG_INLINE float fgf__gelu_A(float p, float t)
+{
+    double td = t;
+    return (float)((double)(p * 0x1p-40f) * (FG_M_F_P(td) / FG_M_F_Q(td)));
+}
+FG_INLINE float fgf__gelu_grad_B(float p, float t)
+{
+    double td = t;
+    return (float)((double)(p * 0x1p-40f) * (FG_K_F_P(td) / FG_K_F_Q(td)));
+}
+FG_INLINE float fgf__t0_minus(float t) { return (FGF_T0_HI - t) + FGF_T0_LO; }
+
+/* ---- tanh pair ------------------------------------------------------------------------- */
+/* exp(-2z(t)) = 2^k p; u = 4z(t) = 4ca t W, W = 1/a + t^2, both in float-float */
+FG_INLINE float fgf__tanh_exp(float t, float *ks)
+{
+    float wh = fmaf(t, t, FGF_INVA_HI);
+    float wl = fmaf(t, t, FGF_INVA_HI - wh) + FGF_INVA_LO; /* INVA_HI - wh exact: 12-bit head */
+    float ph = FGF_4CA_HI * t;
+    float pl = fgf__ma(FGF_4CA_LO, t, fgf__prod_err(FGF_4CA_HI, t, ph));
+    float uh = ph * wh;
+    float ul = fgf__ma(pl, wh, fgf__ma(ph, wl, fgf__prod_err(ph, wh, uh)));
+    return fgf__exp_half(uh, ul, ks);
+}
+#define FGF_ONE_K 0x1p40f /* 2^K */
+
+#endif /* FGF_FLOAT_KERNELS */
+
+/* ---- public unary kernels -------------------------------------------------------------- */
+FG_INLINE float fg_fast_gelu_f(float x)
+{
+#if FGF_FLOAT_KERNELS
+    fgf__arg a = fgf__arg_of(x, FGF_TPOS, FGF_TNEG, 0);
+    float ks, p = fgf__gauss(a.tq, &ks);
+    return fgf__ma(-(a.t * fgf__scale(ks, a.far)), fgf__gelu_A(p, a.tq), fgf__side_x(a));
+#else
+    return fg_gelu_f(x);
+#endif
+}
+FG_INLINE float fg_fast_gelu_grad_f(float x)
+{
+#if FGF_FLOAT_KERNELS
+    fgf__arg a = fgf__arg_of(x, FGF_TPOS, FGF_TNEG, 0);
+    float ks, p = fgf__gauss(a.tq, &ks);
+    float c = fgf__xor_sign(fgf__t0_minus(a.tq) * fgf__scale(ks, a.far), fgf__flip(a)); /* exact */
+    return fgf__ma(c, fgf__gelu_grad_B(p, a.tq), fgf__grad_base(a));
+#else
+    return fg_gelu_grad_f(x);
+#endif
+}
+FG_INLINE float fg_fast_gelu_tanh_f(float x)
+{
+#if FGF_FLOAT_KERNELS
+    fgf__arg a = fgf__arg_of(x, FGF_TPOS, FGF_TNEGT, 1); /* tail: -0 */
+    float ks, p = fgf__tanh_exp(a.tq, &ks);
+    float es = p * fgf__scale(ks, a.far);
+    return fgf__side_x(a) - (a.t * es) / (FGF_ONE_K + es);
+#else
+    return fg_gelu_tanh_f(x);
+#endif
+}
+FG_INLINE float fg_fast_gelu_tanh_grad_f(float x)
+{
+    return fg_gelu_tanh_grad_f(x);
+}
+
+/* ---- public fused kernels -------------------------------------------------------------
+ * The exact tier's (<= 1 ulp, rounded once): products formed from these kernels' float parts
+ * combined in double ran 0.73-0.94x the exact ones' speed (gelu_backward, geglu, float32, one
+ * thread, n = 1e4..1e6: python -m fastgelu bench), the double steps and conversions costing
+ * more than the float exp saves. */
+FG_INLINE float fg_fast_gelu_backward_f(float g, float x) { return fg_gelu_backward_f(g, x); }
+FG_INLINE float fg_fast_gelu_tanh_backward_f(float g, float x)
+{
+    return fg_gelu_tanh_backward_f(g, x);
+}
+FG_INLINE float fg_fast_geglu_f(float a, float b) { return fg_geglu_f(a, b); }
+FG_INLINE float fg_fast_geglu_tanh_f(float a, float b) { return fg_geglu_tanh_f(a, b); }
+FG_INLINE void fg_fast_geglu_backward_f(float g, float a, float b, float *da, float *db)
+{
+    fg_geglu_backward_f(g, a, b, da, db);
+}
+FG_INLINE void fg_fast_geglu_tanh_backward_f(float g, float a, float b, float *da, float *db)
+{
+    fg_geglu_tanh_backward_f(g, a, b, da, db);
+}
+
+#endif /* FASTGELU_FG_FAST_F32_H */
