@@ -65,54 +65,40 @@ FG_INLINE float fgf__xor_sign(float a, uint32_t m) /* a with m's bits xored in (
 {
     return fg__f32_from_bits(fg__f32_bits(a) ^ m);
 }
-/* m all-ones ? b : a, bitwise */
-FG_INLINE float fgf__sel(uint32_t m, float b, float a)
-{
-    return fg__f32_from_bits((fg__f32_bits(b) & m) | (fg__f32_bits(a) & ~m));
-}
 
 /* ---- the input's class, on its bits --------------------------------------------------- */
 #define FGF_TPOS 8.0f   /* x >= 8: gelu(x) = x, grads 1, to the last bit (corrections < 2^-40) */
 #define FGF_TNEG 15.0f  /* erf pair, x < -15: |f| < 2^-159, rounds to -0 */
 #define FGF_TNEGT 11.0f /* tanh pair, x < -11: |f| < 2^-154 */
+/* the exact tier's class of x (fg__f32_arg: bits, abs, neg, nan, far; zero_tail: far also
+ * where x < -tneg), and the clamped |x| of the float kernels */
 typedef struct {
-    uint32_t bits, abs;
-    uint32_t neg;  /* all-ones where x < 0 (-0, -inf included, NaN not) */
-    uint32_t far;  /* all-ones where f(x) is its limit: NaN, +-inf (zero_tail: and x < -tneg) */
-    float t;       /* min(|x|, T), T = tneg for x < 0, else tpos (NaN, +inf included) */
-    float tq;      /* t for the fitted parts: 0 where t < 2^-30 (t^2 would underflow) */
+    fg__f32_arg c;
+    float t;  /* min(|x|, T), T = tneg for x < 0, else tpos (NaN, +inf included) */
+    float tq; /* t for the fitted parts: 0 where t < 2^-30 (t^2 would underflow) */
 } fgf__arg;
 
 FG_INLINE fgf__arg fgf__arg_of(float x, float tpos, float tneg, const int zero_tail)
 {
     fgf__arg a;
     const uint32_t tp = fg__f32_bits(tpos), tn = fg__f32_bits(tneg);
-    a.bits = fg__f32_bits(x);
-    a.abs = a.bits & 0x7fffffffu;
-    /* signed compares on the bits (vpcmpgtd): negative non-NaN <=> bits <= bits(-inf) */
-    a.neg = fg__mask32((int32_t)a.bits < (int32_t)0xff800001u);
-    a.far = fg__mask32((int32_t)a.abs > 0x7f7fffff);
-    if (zero_tail) a.far |= a.neg & fg__mask32((int32_t)a.abs > (int32_t)tn);
-    uint32_t tb = tp ^ ((tp ^ tn) & a.neg);
-    uint32_t tc = (int32_t)a.abs < (int32_t)tb ? a.abs : tb;
+    a.c = fg__f32_arg_of(x, tneg, zero_tail);
+    uint32_t tb = tp ^ ((tp ^ tn) & a.c.neg);
+    uint32_t tc = (int32_t)a.c.abs < (int32_t)tb ? a.c.abs : tb;
     a.t = fg__f32_from_bits(tc);
     a.tq = fg__f32_from_bits(tc & ~fg__mask32((int32_t)tc < 0x30800000)); /* 2^-30 */
     return a;
 }
 /* xs: x where x >= 0 (NaN, +inf included), -0 where x < 0 */
-FG_INLINE float fgf__side_x(fgf__arg a)
-{
-    return fg__f32_from_bits(a.bits & ~(a.neg & 0x7fffffffu));
-}
+FG_INLINE float fgf__side_x(fgf__arg a) { return fg__f32_from_bits(fg__f32_side_x_bits(a.c)); }
 /* the gradients' base: -0 for x < 0, 1 for x >= 0, x itself for NaN */
 FG_INLINE float fgf__grad_base(fgf__arg a)
 {
-    uint32_t nan = fg__mask32((int32_t)a.abs > 0x7f800000);
-    uint32_t c = 0x3f800000u ^ (a.neg & 0xbf800000u);
-    return fg__f32_from_bits((a.bits & nan) | (c & ~nan));
+    uint32_t c = 0x3f800000u ^ (a.c.neg & 0xbf800000u);
+    return fg__f32_from_bits((a.c.bits & a.c.nan) | (c & ~a.c.nan));
 }
 /* the sign flip of the gradients' correction: f'(x) = 1 - f'(-x) for x >= 0 */
-FG_INLINE uint32_t fgf__flip(fgf__arg a) { return ~a.neg & 0x80000000u; }
+FG_INLINE uint32_t fgf__flip(fgf__arg a) { return ~a.c.neg & 0x80000000u; }
 
 /* ---- exp(-(vh + vl)/2) = 2^k p, vh in [0, 640], |vl| <= ulp(vh) ------------------------ */
 FG_INLINE float fgf__reduce(float vh, float vl, float *ks)
@@ -181,7 +167,7 @@ FG_INLINE float fg_fast_gelu_f(float x)
 #if FGF_FLOAT_KERNELS
     fgf__arg a = fgf__arg_of(x, FGF_TPOS, FGF_TNEG, 0);
     float ks, p = fgf__gauss(a.tq, &ks);
-    return fgf__ma(-(a.t * fgf__scale(ks, a.far)), fgf__gelu_A(p, a.tq), fgf__side_x(a));
+    return fgf__ma(-(a.t * fgf__scale(ks, a.c.far)), fgf__gelu_A(p, a.tq), fgf__side_x(a));
 #else
     return fg_gelu_f(x);
 #endif
@@ -191,7 +177,8 @@ FG_INLINE float fg_fast_gelu_grad_f(float x)
 #if FGF_FLOAT_KERNELS
     fgf__arg a = fgf__arg_of(x, FGF_TPOS, FGF_TNEG, 0);
     float ks, p = fgf__gauss(a.tq, &ks);
-    float c = fgf__xor_sign(fgf__t0_minus(a.tq) * fgf__scale(ks, a.far), fgf__flip(a)); /* exact */
+    /* (t0 - t) 2^(k+K), sign-flipped for x >= 0: exact */
+    float c = fgf__xor_sign(fgf__t0_minus(a.tq) * fgf__scale(ks, a.c.far), fgf__flip(a));
     return fgf__ma(c, fgf__gelu_grad_B(p, a.tq), fgf__grad_base(a));
 #else
     return fg_gelu_grad_f(x);
@@ -202,7 +189,7 @@ FG_INLINE float fg_fast_gelu_tanh_f(float x)
 #if FGF_FLOAT_KERNELS
     fgf__arg a = fgf__arg_of(x, FGF_TPOS, FGF_TNEGT, 1); /* tail: -0 */
     float ks, p = fgf__tanh_exp(a.tq, &ks);
-    float es = p * fgf__scale(ks, a.far);
+    float es = p * fgf__scale(ks, a.c.far);
     return fgf__side_x(a) - (a.t * es) / (FGF_ONE_K + es);
 #else
     return fg_gelu_tanh_f(x);

@@ -691,10 +691,12 @@ FG_INLINE fg__f32_arg fg__f32_arg_of(float x, float T, const int zero_tail)
     fg__f32_arg a;
     a.bits = fg__f32_bits(x);
     a.abs = a.bits & 0x7fffffffu;
-    a.nan = fg__mask32(a.abs > 0x7f800000u);
-    a.neg = ((uint32_t)0 - (a.bits >> 31)) & ~a.nan;
-    a.far = fg__mask32(a.abs >= 0x7f800000u);
-    if (zero_tail) a.far |= a.neg & fg__mask32(a.abs > fg__f32_bits(T));
+    /* signed compares (abs < 2^31): one vpcmpgtd per 8 lanes, where AVX2 has no unsigned
+     * one; negative and not NaN <=> the bits as a signed integer at most those of -inf */
+    a.nan = fg__mask32((int32_t)a.abs > 0x7f800000);
+    a.neg = fg__mask32((int32_t)a.bits < (int32_t)0xff800001u);
+    a.far = fg__mask32((int32_t)a.abs > 0x7f7fffff);
+    if (zero_tail) a.far |= a.neg & fg__mask32((int32_t)a.abs > (int32_t)fg__f32_bits(T));
     return a;
 }
 FG_INLINE double fg__f32_double(uint32_t bits) { return (double)fg__f32_from_bits(bits); }
@@ -709,11 +711,9 @@ FG_INLINE double fg__f32_t(fg__f32_arg a, float T)
 {
     return fg__f32_double(fg__f32_clamp_bits(a, T) & ~a.far);
 }
-/* xs: x where x >= 0 (NaN, +inf included), -0 where x < 0 (-inf included) */
-FG_INLINE double fg__f32_side_x(fg__f32_arg a)
-{
-    return fg__f32_double(a.bits & (~a.neg | 0x80000000u));
-}
+/* xs: x where x >= 0 (NaN, +inf included), -0 where x < 0 (-inf included), as bits */
+FG_INLINE uint32_t fg__f32_side_x_bits(fg__f32_arg a) { return a.bits & (~a.neg | 0x80000000u); }
+FG_INLINE double fg__f32_side_x(fg__f32_arg a) { return fg__f32_double(fg__f32_side_x_bits(a)); }
 
 FG_INLINE double fg__gelu_value_f(float x, const int zero_tail)
 {
