@@ -626,18 +626,72 @@ def horner_text_f(var, coefs):
     return s
 
 
-def fast32_exp(name, deg, log):
+def fast32_exp(name, deg, log, scale=None):
     """exp(-v/2) ~= 1 + v P(v), P of degree deg - 1, float32 coefficients; error relative
-    to exp."""
+    to exp. scale (a binary32 constant): the table of scale exp(-v/2) ~= scale + v P(v)
+    instead (the coefficients scaled before their rounding)."""
     V = mp.ln(2) * (1 + mp.mpf("1e-6"))
     ref = lambda v: mp.exp(-v / 2)
     w = lambda v: abs(v / ref(v)) if v != 0 else mp.mpf(2)
     P, _, _ = remez(expm1_half_over_v, -V, V, deg - 1, 0, w=w, grid=800, log=log)
-    Pf = [f32(c) for c in P]
-    err, at = measure(ref, lambda v: 1 + v * eval_poly(Pf, v), -V, V, npts=1500)
+    sc = mp.mpf(1) if scale is None else scale
+    Pf = [f32(sc * c) for c in P]
+    err, at = measure(ref, lambda v: (sc + v * eval_poly(Pf, v)) / sc, -V, V, npts=1500)
+    what = "exp(-v/2) ~= 1 + v*P(v)" if scale is None else "FGF_C2K exp(-v/2) ~= FGF_C2K + v*P(v)"
     return dict(kind="poly", var="v", name=name, P=Pf, err=err, at=at,
-                doc=f"exp(-v/2) ~= 1 + v*P(v), P of degree {deg - 1}, v in [-ln2, ln2] "
+                doc=f"{what}, P of degree {deg - 1}, v in [-ln2, ln2] "
                     f"(exp(-u/2) = 2^k exp(-v/2)); relative error")
+
+
+# m and k in float: the damped forms of the fast float64 tier (fit_fast_factor), on [0, FAST32_TMAX]
+# with float coefficients and c = 1/sqrt(2pi) rounded to binary32 (FGF_C2K carries it, times 2^-K,
+# into the scaled exp FGF_EXPC): the errors of P and Q enter m as g/(t + g) and k as h/(1 + h), so
+# the Horner steps that weigh ~1 at large t (the direct float rationals' 5.8 / 6.1 ulp) are damped.
+FAST32_TMAX = mp.mpf(15)  # FGF_TNEG of fg_fast_f32.h: x < -15 gives -0
+
+
+def fast32_factor(name, fdesc, f, n, log, as_excess):
+    """(n, n) float P/Q for g = c/f - t (as_excess) or h = f/c - 1, c = binary32 1/sqrt(2pi);
+    the error reported is that of f as the kernel forms it, from the rounded coefficients."""
+    c = f32(1 / SQRT2PI)
+    if as_excess:
+        inner = lambda t: c / f(t) - t
+        w = lambda t: 1 / (t + inner(t))
+        outer = lambda P, Q, t: c * eval_poly(Q, t) / (t * eval_poly(Q, t) + eval_poly(P, t))
+        form = "f(t) = c Q(t)/(t Q(t) + P(t)), P/Q ~= c/f(t) - t"
+    else:
+        inner = lambda t: f(t) / c - 1
+        w = lambda t: 1 / (1 + inner(t))
+        outer = lambda P, Q, t: c * (1 + eval_poly(P, t) / eval_poly(Q, t))
+        form = "f(t) = c (1 + P(t)/Q(t)), P/Q ~= f(t)/c - 1"
+    P, Q, _ = remez(inner, 0, FAST32_TMAX, n, n, w=w, grid=1000, log=log, mobius=2)
+    Pf = [f32(x) for x in P]
+    Qf = [f32(x) for x in Q]
+    err, at = measure(f, lambda t: outer(Pf, Qf, t), 0, FAST32_TMAX, npts=1500)
+    return dict(kind="rational", var="t", name=name, P=Pf, Q=Qf, err=err, at=at,
+                doc=f"{fdesc}, {form}, c = 1/sqrt(2pi) in binary32 (in FGF_C2K); deg P = deg Q = {n}, "
+                    f"t in [0, {mp.nstr(FAST32_TMAX, 4)}] (exchange in y = t/(t+2)); minimax for the error "
+                    f"relative to f")
+
+
+FAST32_X_SMALL = mp.mpf(1) / 2  # fg_fast_f32.h's FGF_XSMALL: gelu by FGF_R for |x| < it
+
+
+def fast32_small(name, deg, log):
+    """gelu(x) = x/2 + x^2 R(x^2) for |x| < FAST32_X_SMALL: R(s) = (Phi(x) - 1/2)/x, s = x^2, a
+    polynomial of degree deg in s, float32 coefficients, minimax for the error relative to R."""
+    def R(s):
+        if s == 0:
+            return 1 / SQRT2PI
+        x = mp.sqrt(s)
+        return (mp.ncdf(x) - mp.mpf(1) / 2) / x
+    b = FAST32_X_SMALL ** 2
+    P, _, _ = remez(R, 0, b, deg, 0, w=lambda s: 1 / R(s), grid=600, log=log)
+    Pf = [f32(c) for c in P]
+    err, at = measure(R, lambda s: eval_poly(Pf, s), 0, b, npts=1000)
+    return dict(kind="poly", var="s", name=name, P=Pf, err=err, at=at,
+                doc=f"R(s) = (Phi(x) - 1/2)/x, s = x^2 in [0, {mp.nstr(b, 4)}] (gelu(x) = x/2 + s R(s) for "
+                    f"|x| < {mp.nstr(FAST32_X_SMALL, 4)}), degree {deg}; relative error")
 
 
 def fast32_split(x, bits):
@@ -657,6 +711,8 @@ def fast32_constants():
     c["FGF_T0"] = ("t0 (zero of gelu_grad at -t0) as float + float", (f32(T0), f32(T0 - f32(T0))))
     c["FGF_INVA"] = ("1/0.044715 = HI + LO, HI of 12 bits (so that W - HI is exact, W = t^2 + HI < 2^9)",
                      fast32_split(1 / A_TANH, 12))
+    c["FGF_C2K"] = ("c 2^-K, c = 1/sqrt(2pi) in binary32: the constant term of FGF_EXPC",
+                    (f32(1 / SQRT2PI) * mp.mpf(2) ** -FAST32_K, mp.mpf(0)))
     c["FGF_4CA"] = ("4 c a = 4 sqrt(2/pi) 0.044715, float + float", (f32(4 * C_TANH * A_TANH),
                                                                    f32(4 * C_TANH * A_TANH - f32(4 * C_TANH * A_TANH))))
     return c
@@ -664,6 +720,15 @@ def fast32_constants():
 
 FAST32_TABLES = [
     ("FGF_EXP", lambda log: [fast32_exp("FGF_EXP", 6, log)]),
+    # the erf pair's exp with c 2^-K folded in: degree 7, 1.0e-9 (degree 6: 1.5e-8, 0.4 ulp more at gelu's max)
+    ("FGF_EXPC", lambda log: [fast32_exp("FGF_EXPC", 7, log, scale=f32(1 / SQRT2PI) * mp.mpf(2) ** -FAST32_K)]),
+    # gelu near 0, degree 4: 3.1e-8 relative to R (c's rounding at s = 0), damped in gelu by s R/gelu <= 0.6
+    ("FGF_R", lambda log: [fast32_small("FGF_R", 4, log)]),
+    # m, k (5,5): 1.5e-9, 1.8e-8 relative with binary32 coefficients, the rounding of h(0) = P(0)
+    # limiting k ((4,4): 3.1e-8, 1.8e-8, gelu 3.8 ulp; (3,3): 1.1e-6)
+    ("FGF_M", lambda log: [fast32_factor("FGF_M", "m(t) = Phi(-t)*exp(t^2/2)", mills_m, 5, log, as_excess=True)]),
+    ("FGF_K", lambda log: [fast32_factor("FGF_K", "k(t) = (m(t) - t/sqrt(2pi))/(t0 - t)", kfun, 5, log,
+                                         as_excess=False)]),
 ]
 
 

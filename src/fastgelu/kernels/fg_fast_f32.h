@@ -10,12 +10,17 @@
  *       degree 6, 1.7e-8). The power 2^k is applied as S = 2^(k+K), K = 40, a NORMAL float
  *       down to k = -166, and 2^-K goes onto p: every intermediate stays normal and a
  *       subnormal result is rounded once, in the last op.
- *   gelu(x)      = xs + (-(t S)) A,   A = p m(t) 2^-K,  m(t) = Phi(-t) e^{t^2/2} (FG_M_F, double);
- *                  xs = x for x >= 0 (NaN, +inf), -0 for x < 0: x<0 gives t S A (t S exact),
- *                  x>0 gives x - t Phi(-t) (the correction small: no cancellation).
- *   gelu_grad(x) = base +- ((t0 - t) S) B,  B = p k(t) 2^-K (FG_K_F, double): the zero at
- *                  -t0 is factored out, t0_hi - t exact near it (Sterbenz), so the result
- *                  keeps its relative accuracy there; base = -0 (x<0) / 1 (x>=0) / x (NaN).
+ *   The erf pair's exp carries c = 1/sqrt(2pi) and 2^-K in its coefficients: pc = c p 2^-K
+ *       (FGF_EXPC, degree 7, 1.0e-9: degree 6's 1.5e-8 cost 0.4 ulp at the maximum).
+ *   gelu(x)      = xs + (-(t S)) A,  A = p m(t) 2^-K = pc/(t + g(t)),  m(t) = Phi(-t) e^{t^2/2},
+ *                  g = c/m - t = P/Q (FGF_M, (5,5)); xs = x for x >= 0 (NaN, +inf), -0 for x < 0:
+ *                  x<0 gives t S A (t S exact), x>0 gives x - t Phi(-t) (no cancellation).
+ *                  For |x| < 1/2: x/2 + s R(s), s = x^2 (FGF_R, degree 4): near 0 the form above
+ *                  passes the roundings of g, t + g, pc and the quotient at full weight.
+ *   gelu_grad(x) = base +- ((t0 - t) S) B,  B = p k(t) 2^-K = pc (1 + h(t)), h = k/c - 1 = P/Q
+ *                  (FGF_K, (5,5)): the zero at -t0 is factored out, t0_hi - t exact near it
+ *                  (Sterbenz), so the result keeps its relative accuracy there;
+ *                  base = -0 (x<0) / 1 (x>=0) / x (NaN).
  *   gelu_tanh(x) = xs - t es/(2^K + es),  es = e 2^K, e = exp(-u/2), u = 4z(t) = 4ca t (1/a + t^2)
  *                  in float-float: u reaches 450 (t = 11) before the result underflows, so it
  *                  needs ~2^-33 relative; 1/a is split with a 12-bit head so that t^2 + head
@@ -32,14 +37,14 @@
  *   returns base exactly (NaN quiet, +inf, 1, -0) and raises nothing; t < 2^-30 is taken as 0
  *   in the fitted parts (t^2 would underflow: a spurious flag where f is 1/2).
  * FUSED products w f(x): the exact tier's kernels (see the public fused kernels below).
- * Rounding errors: each float op adds <= 2^-24 relative; the chains are ~8 roundings long plus
- *   the fits' 1.7e-8 (exp) and the double rationals' 6.4e-9 / 7.2e-9.
- * WHY m(t), k(t) IN DOUBLE: as float rationals in t ((4,5) / (4,4)) every Horner step weighs ~1
- *   at large t, and each of P and Q lost ~4 units of 2^-24: gelu / gelu_grad measured 5.8 / 6.1
- *   ulp (at 0.96 ns/element against 1.77 now, AVX2, one core); a degree-9 polynomial in
- *   w = 4/(4+t) 4.7 / 3.8 ulp (its coefficients do not decay), the double rational with a
- *   float division 3.8 / 4.6. A float form within 4 ulp needs a well-conditioned m and k
- *   (e.g. pieces in a centred variable, coefficients selected per lane): not done.
+ * m(t), k(t) IN FLOAT, DAMPED: as plain float rationals in t ((4,5) / (4,4)) every Horner step
+ *   weighs ~1 at large t, and each of P and Q lost ~4 units of 2^-24: gelu / gelu_grad measured
+ *   5.8 / 6.1 ulp; a degree-9 polynomial in w = 4/(4+t) 4.7 / 3.8 (its coefficients do not
+ *   decay). In the forms above an error d of g or h reaches m, k only as d g/(t + g), d h/(1 + h).
+ *   The gelu chain is then pc (exp), t + g, the quotient and the product, ~1 unit of 2^-24 each:
+ *   measured 3.44 ulp at x = -1.84 (every float in [-2, -1]); until session 6 m and k were the
+ *   exact tier's double rationals (2.5 / 3.1 ulp at 1.4-1.7x the time: AVX2, one core, L1, gelu
+ *   1.53 -> 1.10 ns/element, gelu_grad 1.53 -> 0.89, tools/kernel_harness.c fast bench).
  * MEASURED: README "Which tier?" (tools/check_exhaustive_f32.py --tier fast, all 2^32 inputs).
  */
 #ifndef FASTGELU_FG_FAST_F32_H
@@ -64,6 +69,11 @@ FG_INLINE float fgf__prod_err(float a, float b, float p) { return fmaf(a, b, -p)
 FG_INLINE float fgf__xor_sign(float a, uint32_t m) /* a with m's bits xored in (a sign flip) */
 {
     return fg__f32_from_bits(fg__f32_bits(a) ^ m);
+}
+
+FG_INLINE float fgf__select(uint32_t m, float a, float b) /* m all-ones ? a : b */
+{
+    return fg__f32_from_bits((fg__f32_bits(a) & m) | (fg__f32_bits(b) & ~m));
 }
 
 /* ---- the input's class, on its bits --------------------------------------------------- */
@@ -123,25 +133,31 @@ FG_INLINE float fgf__scale(float ks, uint32_t far)
 }
 
 /* ---- erf pair -------------------------------------------------------------------------- */
-FG_INLINE float fgf__gauss(float t, float *ks) /* e^{-t^2/2} = 2^k p */
+/* c 2^-K e^{-t^2/2} = 2^-(k+K) pc, and s = fl(t^2): FGF_EXPC carries c = 1/sqrt(2pi) (binary32)
+ * and 2^-K in its coefficients, so neither costs an operation */
+FG_INLINE float fgf__gauss_c(float t, float *s, float *ks)
 {
-    float s = t * t;
-    return fgf__exp_half(s, fgf__prod_err(t, t, s), ks);
+    *s = t * t;
+    float v = fgf__reduce(*s, fgf__prod_err(t, t, *s), ks);
+    return fgf__ma(v, FGF_EXPC_P(v), FGF_C2K_HI);
 }
-/* p m(t) 2^-K and p k(t) 2^-K: m and k are the exact tier's rationals (FG_M_F (5,5),
- * FG_K_F (4,5), 6.4e-9 / 7.2e-9) evaluated in DOUBLE. (Float rationals in t lose ~4 units of
- * 2^-24 in each of P and Q at large t, where every Horner step weighs ~1: measured 5.8 / 6.1
- * ulp for gelu / gelu_grad; see the report of branch fast32. This is the accurate but slow
- * state: the double rational costs about what the exact tier's whole kernel does.) */
-FG_INLINE float fgf__gelu_A(float p, float t)
+/* A = p m(t) 2^-K = pc/(t + g) and B = p k(t) 2^-K = pc (1 + h), g = P/Q (FGF_M), h = P/Q
+ * (FGF_K): m and k in float, in damped forms. A relative error d of g moves m by d g/(t + g)
+ * (g ~ 0.8 at t = 0, ~1/t at large t), one of h moves k by d h/(1 + h) (h ~ 0.67 .. t0/t), so
+ * the Horner steps that weigh ~1 at large t do not reach the result (as direct float rationals
+ * in t, 5.8 / 6.1 ulp). (c Q/(t Q + P), one division less, ran 1.12x slower on Zen 3 and
+ * rounds once more.) */
+FG_INLINE float fgf__gelu_A(float pc, float t) { return pc / (t + FGF_M_P(t) / FGF_M_Q(t)); }
+FG_INLINE float fgf__gelu_grad_B(float pc, float t) { return fgf__ma(pc, FGF_K_P(t) / FGF_K_Q(t), pc); }
+/* gelu for |x| < FGF_XSMALL: x/2 + s R(s), s = x^2 (FGF_R). There the general form passes the
+ * roundings of g, t + g, pc and the quotient at full weight (measured 3.7-4.0 ulp near 0);
+ * here the correction s R is <= 0.6 of the result and damps its own. The sign of x is put
+ * back (gelu(-0) = -0, where s R + -0 = +0). */
+#define FGF_XSMALL_BITS 0x3f000000 /* 0.5f */
+FG_INLINE float fgf__gelu_small(float x, float s)
 {
-    double td = t;
-    return (float)((double)(p * 0x1p-40f) * (FG_M_F_P(td) / FG_M_F_Q(td)));
-}
-FG_INLINE float fgf__gelu_grad_B(float p, float t)
-{
-    double td = t;
-    return (float)((double)(p * 0x1p-40f) * (FG_K_F_P(td) / FG_K_F_Q(td)));
+    float y = fgf__ma(s, FGF_R_P(s), 0.5f * x);
+    return fg__f32_from_bits(fg__f32_bits(y) | (fg__f32_bits(x) & 0x80000000u));
 }
 FG_INLINE float fgf__t0_minus(float t) { return (FGF_T0_HI - t) + FGF_T0_LO; }
 
@@ -166,8 +182,10 @@ FG_INLINE float fg_fast_gelu_f(float x)
 {
 #if FGF_FLOAT_KERNELS
     fgf__arg a = fgf__arg_of(x, FGF_TPOS, FGF_TNEG, 0);
-    float ks, p = fgf__gauss(a.tq, &ks);
-    return fgf__ma(-(a.t * fgf__scale(ks, a.c.far)), fgf__gelu_A(p, a.tq), fgf__side_x(a));
+    float s, ks, pc = fgf__gauss_c(a.tq, &s, &ks);
+    float y = fgf__ma(-(a.t * fgf__scale(ks, a.c.far)), fgf__gelu_A(pc, a.tq), fgf__side_x(a));
+    uint32_t small = fg__mask32((int32_t)a.c.abs < FGF_XSMALL_BITS); /* NaN, inf: not small */
+    return fgf__select(small, fgf__gelu_small(x, s), y);
 #else
     return fg_gelu_f(x);
 #endif
@@ -176,10 +194,10 @@ FG_INLINE float fg_fast_gelu_grad_f(float x)
 {
 #if FGF_FLOAT_KERNELS
     fgf__arg a = fgf__arg_of(x, FGF_TPOS, FGF_TNEG, 0);
-    float ks, p = fgf__gauss(a.tq, &ks);
+    float s, ks, pc = fgf__gauss_c(a.tq, &s, &ks);
     /* (t0 - t) 2^(k+K), sign-flipped for x >= 0: exact */
     float c = fgf__xor_sign(fgf__t0_minus(a.tq) * fgf__scale(ks, a.c.far), fgf__flip(a));
-    return fgf__ma(c, fgf__gelu_grad_B(p, a.tq), fgf__grad_base(a));
+    return fgf__ma(c, fgf__gelu_grad_B(pc, a.tq), fgf__grad_base(a));
 #else
     return fg_gelu_grad_f(x);
 #endif
