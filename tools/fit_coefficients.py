@@ -461,23 +461,30 @@ ND_K = 11
 ISQRT2PI_D = d(1 / SQRT2PI)
 
 
-def fit_fast_factor(name, fdesc, f, b, n, log, as_excess):
-    """P/Q (n, n) for g = c/f - t (as_excess) or h = f/c - 1, minimax for the error relative
-    to f; the error reported is that of f as the kernel forms it from the rounded tables."""
+def damped_fit(f, c, b, n, as_excess, rnd, grid, log):
+    """The fit behind both fast tiers' m and k: (n, n) P/Q on [0, b] for g = c/f - t
+    (as_excess) or h = f/c - 1, minimax for the error relative to f; coefficients rounded by
+    rnd. Returns P, Q, the error of f as the kernel forms it from them and where, and the form."""
     if as_excess:
-        inner = lambda t: ISQRT2PI_D / f(t) - t
+        inner = lambda t: c / f(t) - t
         w = lambda t: 1 / (t + inner(t))
-        outer = lambda P, Q, t: ISQRT2PI_D * eval_poly(Q, t) / (t * eval_poly(Q, t) + eval_poly(P, t))
+        outer = lambda P, Q, t: c * eval_poly(Q, t) / (t * eval_poly(Q, t) + eval_poly(P, t))
         form = "f(t) = c Q(t)/(t Q(t) + P(t)), P/Q ~= c/f(t) - t"
     else:
-        inner = lambda t: f(t) / ISQRT2PI_D - 1
+        inner = lambda t: f(t) / c - 1
         w = lambda t: 1 / (1 + inner(t))
-        outer = lambda P, Q, t: ISQRT2PI_D * (1 + eval_poly(P, t) / eval_poly(Q, t))
+        outer = lambda P, Q, t: c * (1 + eval_poly(P, t) / eval_poly(Q, t))
         form = "f(t) = c (1 + P(t)/Q(t)), P/Q ~= f(t)/c - 1"
-    P, Q, _ = remez(inner, 0, b, n, n, w=w, grid=1500, log=log, mobius=2)
-    Pd = [d(c) for c in P]
-    Qd = [d(c) for c in Q]
-    err, at = measure(f, lambda t: outer(Pd, Qd, t), 0, b, npts=1500)
+    P, Q, _ = remez(inner, 0, b, n, n, w=w, grid=grid, log=log, mobius=2)
+    P = [rnd(v) for v in P]
+    Q = [rnd(v) for v in Q]
+    err, at = measure(f, lambda t: outer(P, Q, t), 0, b, npts=1500)
+    return P, Q, err, at, form
+
+
+def fit_fast_factor(name, fdesc, f, b, n, log, as_excess):
+    """P/Q (n, n) for g = c/f - t (as_excess) or h = f/c - 1 in double (damped_fit)."""
+    Pd, Qd, err, at, form = damped_fit(f, ISQRT2PI_D, b, n, as_excess, d, 1500, log)
     return dict(kind="rational", var="t", name=name, P=Pd, Q=Qd, err=err, at=at, absolute=False, estrin=True,
                 doc=f"fast float64: {fdesc}, {form}, c = FG_ISQRT2PI_HI; deg P = deg Q = {n}, t in "
                     f"[0, {mp.nstr(b, 6)}] (exchange done in y = t/(t+2)); minimax for the error relative to "
@@ -651,23 +658,9 @@ FAST32_TMAX = mp.mpf(15)  # FGF_TNEG of fg_fast_f32.h: x < -15 gives -0
 
 
 def fast32_factor(name, fdesc, f, n, log, as_excess):
-    """(n, n) float P/Q for g = c/f - t (as_excess) or h = f/c - 1, c = binary32 1/sqrt(2pi);
-    the error reported is that of f as the kernel forms it, from the rounded coefficients."""
-    c = f32(1 / SQRT2PI)
-    if as_excess:
-        inner = lambda t: c / f(t) - t
-        w = lambda t: 1 / (t + inner(t))
-        outer = lambda P, Q, t: c * eval_poly(Q, t) / (t * eval_poly(Q, t) + eval_poly(P, t))
-        form = "f(t) = c Q(t)/(t Q(t) + P(t)), P/Q ~= c/f(t) - t"
-    else:
-        inner = lambda t: f(t) / c - 1
-        w = lambda t: 1 / (1 + inner(t))
-        outer = lambda P, Q, t: c * (1 + eval_poly(P, t) / eval_poly(Q, t))
-        form = "f(t) = c (1 + P(t)/Q(t)), P/Q ~= f(t)/c - 1"
-    P, Q, _ = remez(inner, 0, FAST32_TMAX, n, n, w=w, grid=1000, log=log, mobius=2)
-    Pf = [f32(x) for x in P]
-    Qf = [f32(x) for x in Q]
-    err, at = measure(f, lambda t: outer(Pf, Qf, t), 0, FAST32_TMAX, npts=1500)
+    """(n, n) float P/Q for g = c/f - t (as_excess) or h = f/c - 1, c = binary32 1/sqrt(2pi)
+    (damped_fit, binary32 coefficients)."""
+    Pf, Qf, err, at, form = damped_fit(f, f32(1 / SQRT2PI), FAST32_TMAX, n, as_excess, f32, 1000, log)
     return dict(kind="rational", var="t", name=name, P=Pf, Q=Qf, err=err, at=at,
                 doc=f"{fdesc}, {form}, c = 1/sqrt(2pi) in binary32 (in FGF_C2K); deg P = deg Q = {n}, "
                     f"t in [0, {mp.nstr(FAST32_TMAX, 4)}] (exchange in y = t/(t+2)); minimax for the error "
