@@ -13,7 +13,7 @@ import functools
 
 import numpy as np
 import pytest
-from _helpers import ULP_BOUNDS, f32_sample, f64_table, ufunc_of
+from _helpers import FAST_F32_WORST, ULP_BOUNDS, f32_sample, f64_table, ufunc_of
 from reference import (
     GELU_GRAD_ZERO,
     GELU_TANH_GRAD_ZERO,
@@ -71,6 +71,7 @@ def test_float32_sample_covers_the_hard_regions():
     assert (np.abs(x[np.isfinite(x)]) < np.finfo(np.float32).smallest_normal).sum() > 100_000
     for x0 in (GELU_GRAD_ZERO, GELU_TANH_GRAD_ZERO):
         assert (np.abs(x[np.isfinite(x)].astype(np.float64) - x0) < 1e-7).sum() >= 3
+    assert np.isin(np.array(FAST_F32_WORST, np.float32), x).all()
 
 
 def test_float32_sampled_bit_patterns(name, tier, isa):
