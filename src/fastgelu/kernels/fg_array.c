@@ -178,25 +178,28 @@ static inline void fg__prefetch_ahead(const void *base, ptrdiff_t start, ptrdiff
 
 /* ---- the loops, one per shape (fg_kernels.h) ------------------------------------------
  * Each is written for element type sfx: the operands from ops[] (inputs, then outputs),
- * then the n elements in blocks [s, e) of FG_BLOCK_BYTES (the last one shorter); before
- * each block the inputs are prefetched ahead (es: the element's bytes, at: the block's
- * byte offset, size: each operand's bytes), then the kernel runs over the block.
- * `omp simd` tells the compiler the iterations are independent, which is true also in
- * place (an output identical to an input): each element's inputs are read before its
- * outputs are written, by the same iteration. */
+ * then FG__BLOCKS: the n elements in blocks [s, e) of FG_BLOCK_BYTES (the last one
+ * shorter); before each block the inputs are prefetched ahead (PREFETCH, over at: the
+ * block's byte offset, and size: each operand's bytes), then BODY runs for each element i
+ * of the block. `omp simd` tells the compiler the iterations are independent, which is
+ * true also in place (an output identical to an input): each element's inputs are read
+ * before its outputs are written, by the same iteration. */
+#define FG__BLOCKS(sfx, PREFETCH, BODY)                                                    \
+    const ptrdiff_t es = sizeof(FG_T_##sfx), blk = FG_BLOCK_BYTES / es, size = n * es;     \
+    for (ptrdiff_t s = 0; s < n; s += blk) {                                               \
+        const ptrdiff_t e = n - s < blk ? n : s + blk, at = s * es;                        \
+        PREFETCH                                                                           \
+        FG_SIMD_LOOP                                                                       \
+        for (ptrdiff_t i = s; i < e; i++) { BODY }                                         \
+    }
+
 #define FG_UNARY_LOOP(tier, name, sfx)                                                     \
     static void FG_LOOP_NAME(tier, name, sfx)(char **ops, ptrdiff_t n)                     \
     {                                                                                      \
         const FG_T_##sfx *x = (const FG_T_##sfx *)ops[0];                                  \
         FG_T_##sfx *y = (FG_T_##sfx *)ops[1];                                              \
-        const ptrdiff_t es = sizeof *y, blk = FG_BLOCK_BYTES / es, size = n * es;          \
-        for (ptrdiff_t s = 0; s < n; s += blk) {                                           \
-            const ptrdiff_t e = n - s < blk ? n : s + blk, at = s * es;                    \
-            fg__prefetch_ahead(x, at, size);                                               \
-            FG_SIMD_LOOP                                                                   \
-            for (ptrdiff_t i = s; i < e; i++)                                              \
-                y[i] = FG_STORE_##sfx(FG_KERNEL(tier, name, sfx)(FG_LOAD_##sfx(x[i])));    \
-        }                                                                                  \
+        FG__BLOCKS(sfx, fg__prefetch_ahead(x, at, size);,                                  \
+                   y[i] = FG_STORE_##sfx(FG_KERNEL(tier, name, sfx)(FG_LOAD_##sfx(x[i])));) \
     }
 
 #define FG_BINARY_LOOP(tier, name, sfx)                                                    \
@@ -205,16 +208,9 @@ static inline void fg__prefetch_ahead(const void *base, ptrdiff_t start, ptrdiff
         const FG_T_##sfx *a = (const FG_T_##sfx *)ops[0];                                  \
         const FG_T_##sfx *b = (const FG_T_##sfx *)ops[1];                                  \
         FG_T_##sfx *y = (FG_T_##sfx *)ops[2];                                              \
-        const ptrdiff_t es = sizeof *y, blk = FG_BLOCK_BYTES / es, size = n * es;          \
-        for (ptrdiff_t s = 0; s < n; s += blk) {                                           \
-            const ptrdiff_t e = n - s < blk ? n : s + blk, at = s * es;                    \
-            fg__prefetch_ahead(a, at, size);                                               \
-            fg__prefetch_ahead(b, at, size);                                               \
-            FG_SIMD_LOOP                                                                   \
-            for (ptrdiff_t i = s; i < e; i++)                                              \
-                y[i] = FG_STORE_##sfx(                                                     \
-                    FG_KERNEL(tier, name, sfx)(FG_LOAD_##sfx(a[i]), FG_LOAD_##sfx(b[i]))); \
-        }                                                                                  \
+        FG__BLOCKS(sfx, fg__prefetch_ahead(a, at, size); fg__prefetch_ahead(b, at, size);, \
+                   y[i] = FG_STORE_##sfx(FG_KERNEL(tier, name, sfx)(FG_LOAD_##sfx(a[i]),   \
+                                                                    FG_LOAD_##sfx(b[i])));) \
     }
 
 #define FG_TERNARY2_LOOP(tier, name, sfx)                                                  \
@@ -225,21 +221,15 @@ static inline void fg__prefetch_ahead(const void *base, ptrdiff_t start, ptrdiff
         const FG_T_##sfx *c = (const FG_T_##sfx *)ops[2];                                  \
         FG_T_##sfx *y = (FG_T_##sfx *)ops[3];                                              \
         FG_T_##sfx *z = (FG_T_##sfx *)ops[4];                                              \
-        const ptrdiff_t es = sizeof *y, blk = FG_BLOCK_BYTES / es, size = n * es;          \
-        for (ptrdiff_t s = 0; s < n; s += blk) {                                           \
-            const ptrdiff_t e = n - s < blk ? n : s + blk, at = s * es;                    \
-            fg__prefetch_ahead(a, at, size);                                               \
-            fg__prefetch_ahead(b, at, size);                                               \
-            fg__prefetch_ahead(c, at, size);                                               \
-            FG_SIMD_LOOP                                                                   \
-            for (ptrdiff_t i = s; i < e; i++) {                                            \
-                FG_KT_##sfx yi, zi;                                                        \
-                FG_KERNEL(tier, name, sfx)(FG_LOAD_##sfx(a[i]), FG_LOAD_##sfx(b[i]),       \
-                                     FG_LOAD_##sfx(c[i]), &yi, &zi);                       \
-                y[i] = FG_STORE_##sfx(yi);                                                 \
-                z[i] = FG_STORE_##sfx(zi);                                                 \
-            }                                                                              \
-        }                                                                                  \
+        FG__BLOCKS(sfx,                                                                    \
+                   fg__prefetch_ahead(a, at, size); fg__prefetch_ahead(b, at, size);       \
+                   fg__prefetch_ahead(c, at, size);,                                       \
+                   FG_KT_##sfx yi;                                                         \
+                   FG_KT_##sfx zi;                                                         \
+                   FG_KERNEL(tier, name, sfx)(FG_LOAD_##sfx(a[i]), FG_LOAD_##sfx(b[i]),    \
+                                              FG_LOAD_##sfx(c[i]), &yi, &zi);              \
+                   y[i] = FG_STORE_##sfx(yi);                                              \
+                   z[i] = FG_STORE_##sfx(zi);)                                             \
     }
 
 /* ---- this build's loops and table: every tier, one row of FG_KERNELS at a time -------- */
