@@ -42,7 +42,7 @@
  *   5.8 / 6.1 ulp; a degree-9 polynomial in w = 4/(4+t) 4.7 / 3.8 (its coefficients do not
  *   decay). In the forms above an error d of g or h reaches m, k only as d g/(t + g), d h/(1 + h).
  *   The gelu chain is then pc (exp), t + g, the quotient and the product, ~1 unit of 2^-24 each:
- *   measured 3.44 ulp at x = -1.84 (every float in [-2, -1]); until session 6 m and k were the
+ *   3.40 ulp at x = -1.856 over all 2^32 inputs (AVX2); until session 6 m and k were the
  *   exact tier's double rationals (2.5 / 3.1 ulp at 1.4-1.7x the time: AVX2, one core, L1, gelu
  *   1.53 -> 1.10 ns/element, gelu_grad 1.53 -> 0.89, tools/kernel_harness.c fast bench).
  * MEASURED: README "Which tier?" (tools/check_exhaustive_f32.py --tier fast, all 2^32 inputs).
@@ -145,8 +145,8 @@ FG_INLINE float fgf__gauss_c(float t, float *s, float *ks)
  * (FGF_K): m and k in float, in damped forms. A relative error d of g moves m by d g/(t + g)
  * (g ~ 0.8 at t = 0, ~1/t at large t), one of h moves k by d h/(1 + h) (h ~ 0.67 .. t0/t), so
  * the Horner steps that weigh ~1 at large t do not reach the result (as direct float rationals
- * in t, 5.8 / 6.1 ulp). (c Q/(t Q + P), one division less, ran 1.12x slower on Zen 3 and
- * rounds once more.) */
+ * in t, 5.8 / 6.1 ulp). (c Q/(t Q + P), one division less, ran at the same speed on Zen 3,
+ * 1.16 ns/element both, best of 8 interleaved runs, and rounds once more.) */
 FG_INLINE float fgf__gelu_A(float pc, float t) { return pc / (t + FGF_M_P(t) / FGF_M_Q(t)); }
 FG_INLINE float fgf__gelu_grad_B(float pc, float t) { return fgf__ma(pc, FGF_K_P(t) / FGF_K_Q(t), pc); }
 /* gelu for |x| < FGF_XSMALL: x/2 + s R(s), s = x^2 (FGF_R). There the general form passes the
