@@ -81,6 +81,28 @@ def test_a_late_worker_changes_no_bit_and_loses_no_flag(policy, dtype, flag):
     assert stats["parallel"] == _long_calls(stats) > 0
 
 
+def test_a_loss_of_microseconds_starts_no_serial_period(policy):
+    """A worker 30 us late makes the call lose by tens of microseconds, as an idle
+    machine's hiccups do (the policy's LOSS_NOISE_US, 100 us): it counts as lost, but the
+    back-off keeps its 0.1 ms and the next call runs in parallel again. (A loss that
+    happened to cost more -- this VM descheduled the worker -- grows the back-off: then
+    the attempt is repeated.)"""
+    x = sample(np.dtype(np.float32), N, seed=4)
+    expected = _serial(fastgelu.gelu, x)
+    _ufuncs._set_worker_delay(30e-6)
+    for _ in range(50):
+        _ufuncs._reset_thread_stats()
+        assert_same_float_bits(fastgelu.gelu(x), expected)
+        stats = _ufuncs._thread_stats()
+        if stats["lost"] and stats["backoff_seconds"] == pytest.approx(0.0001):
+            break
+    assert (stats["parallel"], stats["lost"]) == (1, 1), stats
+    _ufuncs._set_worker_delay(0)
+    assert_same_float_bits(fastgelu.gelu(x), expected)
+    stats = _ufuncs._thread_stats()
+    assert (stats["parallel"], stats["serial_backoff"]) == (2, 0), stats
+
+
 def test_a_call_that_loses_starts_a_serial_period(policy):
     """A parallel call whose worker is 2 ms late takes far longer than a serial call
     would have: it counts as lost, long calls run serially for 20 times what the loss

@@ -145,7 +145,13 @@ cdef inline int threads_for(intp n, intp parallel_min) noexcept nogil:
 #   BACKOFF_MAX_US) each time the parallel call that probes again loses too, half as
 #   long after each call that wins -- and never shorter than LOSS_COST_FACTOR times
 #   the time the loss cost (elapsed - estimate), so that losses cost at most
-#   1/LOSS_COST_FACTOR of the run time however often probes win in between. A losing
+#   1/LOSS_COST_FACTOR of the run time however often probes win in between -- unless the
+#   loss cost less than LOSS_NOISE_US: then only BACKOFF_MIN_US, and the back-off does
+#   not grow. Such losses are an idle machine's hiccups (a worker woken ~20-30 us late:
+#   1-2% of the calls at n = 1e4, measured); with the 20x rule each one ran the next
+#   ~0.5 ms of long calls serially, 12% of an idle 1e5 loop, and in a loop mixing 1e4
+#   and 1e5 calls the 1e5 calls ran 12-50% slower than always-parallel. A loss to a
+#   descheduled worker costs a scheduler time slice, milliseconds. A losing
 #   probe under load costs about one wait for a worker (measured ~10-20 ms on 2 busy
 #   cores: then >= 0.2-0.4 s serially; with the 4x/half rule alone, wins in between
 #   kept the periods short and the losses cost 10-24% of a loaded loop); an idle
@@ -161,6 +167,7 @@ cdef inline int threads_for(intp n, intp parallel_min) noexcept nogil:
 # Each element's result is independent of the split, so none of this changes a bit.
 cdef enum:
     BACKOFF_MIN_US = 100
+    LOSS_NOISE_US = 100
     BACKOFF_MAX_US = 1000000
     BACKOFF_GROWTH = 4
     CONTENDED_US = 10000
@@ -194,9 +201,12 @@ cdef inline long long now_us() noexcept nogil:
 cdef void judge_parallel_call(double elapsed, double serial_estimate) noexcept nogil:
     """Adapt the serial periods to a parallel call that took `elapsed` seconds."""
     cdef long long b = fg_atomic_get(&backoff_us)
-    cdef double cost_us = LOSS_COST_FACTOR * (elapsed - serial_estimate) * 1e6
+    cdef double loss_us = (elapsed - serial_estimate) * 1e6
+    cdef double cost_us = LOSS_COST_FACTOR * loss_us
     if elapsed > LOSS_MARGIN * serial_estimate:
         fg_atomic_add(&policy_stats[<int>STAT_LOST], 1)
+        if loss_us < LOSS_NOISE_US:
+            return
         fg_atomic_set(&serial_until_us,
                       now_us() + max(b, <long long>min(cost_us, <double>BACKOFF_MAX_US)))
         fg_atomic_set(&backoff_us, min(BACKOFF_GROWTH * b, <long long>BACKOFF_MAX_US))
