@@ -310,6 +310,67 @@ def test_far_left_tail_is_zero_like_the_unfused_product(tier, dtype):
         assert_same_bits(y, expected_unfused(name, w, x, tier=tier))
 
 
+def _fast_backward_pairs(dtype):
+    """(g, x) pairs, shuffled, for the fast tier's gelu_backward: g of every exponent
+    (zeros, subnormals, +-inf, NaN), x inside and beyond the float kernel's domain."""
+    info = np.finfo(dtype)
+    exps = np.arange(info.minexp - info.nmant - 1, info.maxexp + 1, 3, dtype=np.float64)
+    g = np.concatenate([np.ldexp(1.37, exps.astype(int)), [0.0, np.inf, np.nan]])
+    g = np.concatenate([g, -g]).astype(dtype)
+    x = np.array([-np.inf, -1e30, -40.0, -15.5, -15.0, -14.9, -9.0, -0.75, -0.1, -0.0, 0.0,
+                  1e-30, 0.3, 2.0, 7.9, 9.0, 1e30, np.inf, np.nan], dtype)
+    gg, xx = (a.ravel() for a in np.meshgrid(g, x))
+    order = np.random.default_rng(5).permutation(gg.size)
+    return gg[order], xx[order]
+
+
+def _fast_backward_covers(g, x):
+    """Where fastgelu.fast.gelu_backward's float kernel gives the result (fg_fast_f32.h)."""
+    g64, x64 = np.abs(g.astype(np.float64)), x.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        g_ok = (g64 == 0) | ((g64 >= 2.0**-60) & (g64 <= 2.0**60))
+        return g_ok & np.isfinite(x64) & ((x64 >= -15.0) | (g64 <= 2.0**8))
+
+
+def test_fast_gelu_backward_leaves_the_rest_to_the_exact_kernel(isa):
+    """fastgelu.fast.gelu_backward in float32 runs a float kernel for finite x and
+    g = 0 or 2**-60 <= |g| <= 2**60, x >= -15 unless |g| <= 2**8 (where g f'(x) rounds to 0
+    beyond), and the exact tier's kernel for the rest:
+    there its bits are the exact tier's; a covered element gets the same bits whether its
+    block holds uncovered elements or not (alone: the fast kernel only); in place too. Its
+    overflow, invalid and divide flags are the exact tier's (none for the covered elements;
+    inf * 0 is invalid, a product past FLT_MAX overflows)."""
+    g, x = _fast_backward_pairs(np.float32)
+    covered = _fast_backward_covers(g, x)
+    assert 0.2 < covered.mean() < 0.8
+    fast = ufunc("gelu_backward", "fast")
+
+    def raised(f, *args):
+        kinds = []
+        for kind in ("over", "invalid", "divide"):
+            with np.errstate(all="ignore", **{kind: "raise"}):
+                try:
+                    f(*args)
+                except FloatingPointError:
+                    kinds.append(kind)
+        return kinds
+
+    for sel in (covered, np.ones_like(covered)):
+        assert raised(fast, g[sel], x[sel]) == raised(fastgelu.gelu_backward, g[sel], x[sel])
+    assert raised(fast, g[covered], x[covered]) == []
+    with np.errstate(all="ignore"):
+        y = fast(g, x)
+        exact = fastgelu.gelu_backward(g, x)
+        assert_same_bits(y[~covered], exact[~covered])
+        assert_same_bits(fast(g[covered], x[covered]), y[covered])
+        for k in (0, 1):
+            args = [g.copy(), x.copy()]
+            fast(*args, out=args[k])
+            assert_same_bits(args[k], y)
+    if fastgelu.get_isa() != "baseline":  # (the baseline build runs the exact kernel)
+        assert not np.array_equal(as_bits(y[covered]), as_bits(exact[covered]))
+
+
 # ---------------------------------------------------------------------------------------
 # Ufunc behaviour: broadcasting, out=, in place, layouts, threads
 # ---------------------------------------------------------------------------------------
