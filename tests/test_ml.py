@@ -369,6 +369,14 @@ def test_fast_gelu_backward_leaves_the_rest_to_the_exact_kernel(isa):
             assert_same_bits(args[k], y)
     if fastgelu.get_isa() != "baseline":  # (the baseline build runs the exact kernel)
         assert not np.array_equal(as_bits(y[covered]), as_bits(exact[covered]))
+    # each uncovered pair alone among covered ones (g = 0.5, x = 1), 128 elements apart:
+    # the loops' test of a block must catch it there too
+    lone_g, lone_x = g[~covered], x[~covered]
+    gs = np.full(lone_g.size * 128, 0.5, np.float32)
+    xs = np.ones_like(gs)
+    gs[77::128], xs[77::128] = lone_g, lone_x
+    with np.errstate(all="ignore"):
+        assert_same_bits(fast(gs, xs)[77::128], exact[~covered])
 
 
 # ---------------------------------------------------------------------------------------

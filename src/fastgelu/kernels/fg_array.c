@@ -29,10 +29,10 @@
 
 #if defined(_MSC_VER) && !defined(__clang__)
 #define FG_SIMD_LOOP __pragma(loop(ivdep))
-#define FG_SIMD_LOOP_OR_MISSED __pragma(loop(ivdep))
+#define FG_SIMD_LOOP_EXTREMES __pragma(loop(ivdep))
 #else
 #define FG_SIMD_LOOP _Pragma("omp simd")
-#define FG_SIMD_LOOP_OR_MISSED _Pragma("omp simd reduction(|:missed)")
+#define FG_SIMD_LOOP_EXTREMES _Pragma("omp simd reduction(max:xs, xu, ga) reduction(min:ga1)")
 #endif
 
 /* ---- float16 <-> float32, exact and branch-free (integer selects; vectorizes) ----------
@@ -211,24 +211,24 @@ static inline void fg__prefetch_ahead(const void *base, ptrdiff_t start, ptrdiff
 /* ---- a partial kernel: the fast tier's float32 gelu_backward ---------------------------
  * It is within the tier's bound only where fg_fast_gelu_backward_f_covers(g, x) is set
  * (fg_fast_f32.h: x finite, g = 0 or 2^-60 <= |g| <= 2^60, x >= -15 unless |g| <= 2^8), so
- * its loops
- * (float32, float16, bfloat16) first check each block: a covered block runs the fast
- * kernel alone; any other block gives each element the fast kernel's result where covered
- * and the exact tier's elsewhere, each kernel run with 0 in place of the inputs whose
- * result it does not give (so neither raises a flag for them; exact(0, 0) and fast(0, 0)
- * are exact zeros). An element's result depends on its own inputs only, whatever the
- * blocks. (FG__PARTIAL folds to 0 in every other loop, which keep the plain blocks.) */
+ * its loops (float32, float16, bfloat16) first test each block (the extremes of its inputs'
+ * bits, fg_fast_gelu_backward_f_block_covered): a covered block runs the fast kernel alone;
+ * any other gives each element the fast kernel's result where covered and the exact tier's
+ * elsewhere, each kernel run with 0 in place of the inputs whose result it does not give
+ * (so neither raises a flag for them; exact(0, 0) and fast(0, 0) are exact zeros). An
+ * element's result depends on its own inputs only, whatever the blocks. (FG__PARTIAL folds
+ * to 0 in every other loop, which keep the plain blocks.) */
 #define FG__PARTIAL(tier, name, sfx)                                                       \
     (FGF_FLOAT_KERNELS && FG_TIER_##tier == FG_TIER_fast &&                                \
      FG_ID_##name == FG_ID_gelu_backward && FG_KF_##sfx)
 #define FG__PARTIAL_BLOCKS(tier, name, sfx, a, b, y)                                       \
     FG__BLOCKS(                                                                            \
         sfx, fg__prefetch_ahead(a, at, size); fg__prefetch_ahead(b, at, size);             \
-        uint32_t missed = 0;                                                               \
-        FG_SIMD_LOOP_OR_MISSED                                                             \
-        for (ptrdiff_t i = s; i < e; i++) missed |=                                        \
-            ~fg_fast_gelu_backward_f_covers(FG_LOAD_##sfx(a[i]), FG_LOAD_##sfx(b[i]));     \
-        if (missed) {                                                                      \
+        FGF_BWD_BLOCK_INIT(xs, xu, ga, ga1);                                               \
+        FG_SIMD_LOOP_EXTREMES                                                              \
+        for (ptrdiff_t i = s; i < e; i++)                                                  \
+            FGF_BWD_BLOCK_ADD(xs, xu, ga, ga1, FG_LOAD_##sfx(a[i]), FG_LOAD_##sfx(b[i]));  \
+        if (!fg_fast_gelu_backward_f_block_covered(xs, xu, ga, ga1)) {                     \
             FG_SIMD_LOOP                                                                   \
             for (ptrdiff_t i = s; i < e; i++) {                                            \
                 float ai = FG_LOAD_##sfx(a[i]);                                            \
