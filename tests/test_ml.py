@@ -658,3 +658,26 @@ def test_omp_num_threads_and_set_num_threads_agree():
         n0, omp, after = map(int, out.stdout.split())
         assert n0 == omp == int(env_threads), out.stdout
         assert after == 2
+
+
+def test_fast_gelu_backward_checker_passes_on_a_sparse_grid(tmp_path):
+    """tools/check_fast_backward_f32.c (the dense-grid accuracy check of the float kernel:
+    every 23rd x, 3.674 ulp) builds and passes on every 65,537th x: within 4 ulp, no flag
+    the exact kernel does not raise, no zero of the wrong sign (its exit status)."""
+    import shutil
+
+    tool = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "tools", "check_fast_backward_f32.c")
+    kernels = os.path.join(os.path.dirname(tool), os.pardir, "src", "fastgelu", "kernels")
+    if not os.path.exists(tool) or not os.path.isdir(kernels):
+        pytest.skip("needs the source tree (tools/ and src/)")
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if cc is None or not _ufuncs.cpu_supports("avx2"):
+        pytest.skip("needs a C compiler and an AVX2+FMA CPU")
+    exe = str(tmp_path / "check_bwd")
+    subprocess.run([cc, "-O2", "-ffp-contract=off", "-fno-math-errno", "-frounding-math",
+                    "-mavx2", "-mfma", "-I" + kernels, tool, "-lm", "-o", exe],
+                   check=True, capture_output=True, timeout=300)
+    done = subprocess.run([exe, "0", "1", "65537"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "max " in done.stdout and "0 zero-sign differences" in done.stdout, done.stdout
