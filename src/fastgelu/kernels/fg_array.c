@@ -29,10 +29,8 @@
 
 #if defined(_MSC_VER) && !defined(__clang__)
 #define FG_SIMD_LOOP __pragma(loop(ivdep))
-#define FG_SIMD_LOOP_EXTREMES __pragma(loop(ivdep))
 #else
 #define FG_SIMD_LOOP _Pragma("omp simd")
-#define FG_SIMD_LOOP_EXTREMES _Pragma("omp simd reduction(max:xs, xu, ga) reduction(min:ga1)")
 #endif
 
 /* ---- float16 <-> float32, exact and branch-free (integer selects; vectorizes) ----------
@@ -126,10 +124,6 @@ static inline fg_bf16 fg__float_to_bf16(float f)
 #define FG_K_b f
 #define FG_K_f f
 #define FG_K_d d
-#define FG_KF_h 1      /* computed by the float32 kernels */
-#define FG_KF_b 1
-#define FG_KF_f 1
-#define FG_KF_d 0
 #define FG_KT_h float  /* kernel value type */
 #define FG_KT_b float
 #define FG_KT_f float
@@ -208,53 +202,12 @@ static inline void fg__prefetch_ahead(const void *base, ptrdiff_t start, ptrdiff
                    y[i] = FG_STORE_##sfx(FG_KERNEL(tier, name, sfx)(FG_LOAD_##sfx(x[i])));) \
     }
 
-/* ---- a partial kernel: the fast tier's float32 gelu_backward ---------------------------
- * It is within the tier's bound only where fg_fast_gelu_backward_f_covers(g, x) is set
- * (fg_fast_f32.h: x finite, g = 0 or 2^-60 <= |g| <= 2^60, x >= -15 unless |g| <= 2^8), so
- * its loops (float32, float16, bfloat16) first test each block (the extremes of its inputs'
- * bits, fg_fast_gelu_backward_f_block_covered): a covered block runs the fast kernel alone;
- * any other gives each element the fast kernel's result where covered and the exact tier's
- * elsewhere, each kernel run with 0 in place of the inputs whose result it does not give
- * (so neither raises a flag for them; exact(0, 0) and fast(0, 0) are exact zeros). An
- * element's result depends on its own inputs only, whatever the blocks. (FG__PARTIAL folds
- * to 0 in every other loop, which keep the plain blocks.) */
-#define FG__PARTIAL(tier, name, sfx)                                                       \
-    (FGF_FLOAT_KERNELS && FG_TIER_##tier == FG_TIER_fast &&                                \
-     FG_ID_##name == FG_ID_gelu_backward && FG_KF_##sfx)
-#define FG__PARTIAL_BLOCKS(tier, name, sfx, a, b, y)                                       \
-    FG__BLOCKS(                                                                            \
-        sfx, fg__prefetch_ahead(a, at, size); fg__prefetch_ahead(b, at, size);             \
-        FGF_BWD_BLOCK_INIT(xs, xu, ga, ga1);                                               \
-        FG_SIMD_LOOP_EXTREMES                                                              \
-        for (ptrdiff_t i = s; i < e; i++)                                                  \
-            FGF_BWD_BLOCK_ADD(xs, xu, ga, ga1, FG_LOAD_##sfx(a[i]), FG_LOAD_##sfx(b[i]));  \
-        if (!fg_fast_gelu_backward_f_block_covered(xs, xu, ga, ga1)) {                     \
-            FG_SIMD_LOOP                                                                   \
-            for (ptrdiff_t i = s; i < e; i++) {                                            \
-                float ai = FG_LOAD_##sfx(a[i]);                                            \
-                float bi = FG_LOAD_##sfx(b[i]);                                            \
-                uint32_t ok = fg_fast_gelu_backward_f_covers(ai, bi);                      \
-                float fast = FG_KERNEL(tier, name, sfx)(fgf__select(ok, ai, 0.0f),         \
-                                                        fgf__select(ok, bi, 0.0f));        \
-                float exact = FG_KERNEL(exact, name, sfx)(fgf__select(ok, 0.0f, ai),       \
-                                                          fgf__select(ok, 0.0f, bi));      \
-                y[i] = FG_STORE_##sfx(fgf__select(ok, fast, exact));                       \
-            }                                                                              \
-            continue;                                                                      \
-        },                                                                                 \
-        y[i] = FG_STORE_##sfx(FG_KERNEL(tier, name, sfx)(FG_LOAD_##sfx(a[i]),              \
-                                                         FG_LOAD_##sfx(b[i])));)
-
 #define FG_BINARY_LOOP(tier, name, sfx)                                                    \
     static void FG_LOOP_NAME(tier, name, sfx)(char **ops, ptrdiff_t n)                     \
     {                                                                                      \
         const FG_T_##sfx *a = (const FG_T_##sfx *)ops[0];                                  \
         const FG_T_##sfx *b = (const FG_T_##sfx *)ops[1];                                  \
         FG_T_##sfx *y = (FG_T_##sfx *)ops[2];                                              \
-        if (FG__PARTIAL(tier, name, sfx)) {                                                \
-            FG__PARTIAL_BLOCKS(tier, name, sfx, a, b, y)                                   \
-            return;                                                                        \
-        }                                                                                  \
         FG__BLOCKS(sfx, fg__prefetch_ahead(a, at, size); fg__prefetch_ahead(b, at, size);, \
                    y[i] = FG_STORE_##sfx(FG_KERNEL(tier, name, sfx)(FG_LOAD_##sfx(a[i]),   \
                                                                     FG_LOAD_##sfx(b[i])));) \

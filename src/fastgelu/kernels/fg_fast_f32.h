@@ -36,9 +36,7 @@
  *   5x slower on Zen 3), NaN / +-inf: S = 0, so the arithmetic
  *   returns base exactly (NaN quiet, +inf, 1, -0) and raises nothing; t < 2^-30 is taken as 0
  *   in the fitted parts (t^2 would underflow: a spurious flag where f is 1/2).
- * FUSED products w f(x): gelu_backward in float where its ranges hold (the array loops give
- *   the other inputs to the exact kernel); the others are the exact tier's kernels (see the
- *   public fused kernels below).
+ * FUSED products w f(x): the exact tier's kernels (see the public fused kernels below).
  * m(t), k(t) IN FLOAT, DAMPED: as plain float rationals in t ((4,5) / (4,4)) every Horner step
  *   weighs ~1 at large t, and each of P and Q lost ~4 units of 2^-24: gelu / gelu_grad measured
  *   5.8 / 6.1 ulp; a degree-9 polynomial in w = 4/(4+t) 4.7 / 3.8 (its coefficients do not
@@ -60,12 +58,6 @@
  * fast), so there the fast tier runs the exact tier's kernels (<= 1 ulp). aarch64's baseline
  * has FMA. */
 #define FGF_FLOAT_KERNELS FG_HAS_FMA
-
-/* m all-ones ? a : b (also the array loops' select between the tiers, fg_array.c) */
-FG_INLINE float fgf__select(uint32_t m, float a, float b)
-{
-    return fg__f32_from_bits((fg__f32_bits(a) & m) | (fg__f32_bits(b) & ~m));
-}
 #if FGF_FLOAT_KERNELS
 
 /* a*b + c in float, one rounding */
@@ -77,6 +69,11 @@ FG_INLINE float fgf__prod_err(float a, float b, float p) { return fmaf(a, b, -p)
 FG_INLINE float fgf__xor_sign(float a, uint32_t m) /* a with m's bits xored in (a sign flip) */
 {
     return fg__f32_from_bits(fg__f32_bits(a) ^ m);
+}
+
+FG_INLINE float fgf__select(uint32_t m, float a, float b) /* m all-ones ? a : b */
+{
+    return fg__f32_from_bits((fg__f32_bits(a) & m) | (fg__f32_bits(b) & ~m));
 }
 
 /* ---- the input's class, on its bits --------------------------------------------------- */
@@ -226,98 +223,36 @@ FG_INLINE float fg_fast_gelu_tanh_grad_f(float x)
 }
 
 /* ---- public fused kernels -------------------------------------------------------------
- * gelu_backward(g, x) = g f'(x), f' = gelu_grad: in float, for the inputs it COVERS
- *   (fg_fast_gelu_backward_f_covers: x finite; g = 0 or 2^-60 <= |g| <= 2^60; and x >= -15
- *   or |g| <= 2^8); the array loops (fg_array.c, FG__PARTIAL) compute every other element
- *   with the exact tier's kernel, so the domain has no hole and each element's result
- *   depends on its own inputs only. Beyond it the float ranges run out: for x < -15,
- *   |f'| < 2^-159.7 (computed at the clamp t = 15, as gelu_grad does), which rounds g f' to 0
- *   only for |g| <= 2^8 (|g| up to 2^128 would bring it back). Covered: f'(x) = base + c B as in gelu_grad,
- *   c = +-(t0 - t) 2^(k+K) (exact), B = p k(t) 2^-K in [2^-42, 2^-39]; g B = u + ue EXACTLY
- *   (ue by fma; exact, not even subnormal-rounded, for |g| >= 2^-60), and
- *       y = 2^-64 fma(u, c', fma(ue, c', g base 2^64)),   c' = 2^64 c,
- *   rounds g's product once (the last scaling is exact unless y is subnormal, a second
- *   rounding there, at 2^-149); y = g to the bit where f' = 1. The 2^64 keeps ue c' normal
- *   wherever y is (ue c ~ 2^-24 y): unscaled, it underflowed for y below 2^-102, a spurious
- *   flag; |g| <= 2^60 keeps g 2^64 finite. Measured (tools/check_fast_backward_f32.c: every
- *   23rd float x, 18 multipliers, against g times the exact tier's double f'): 3.674 ulp at
- *   most, at x = 0.00468 (the correction c B weighs ~1 near 0); without ue (y = fma(g B, c,
- *   g base)) 3.90 on a sparser grid (every 101st x). The all-float g (base + c B) rounds f'
- *   first, an error that doubles in ulps of y when g's mantissa carries y's past 2.
- *   Time (AVX2, one core, L1, x = 3 N(0,1), the array loop of fg_array.c): 1.38-1.41
- *   ns/element against the exact kernel's 2.02-2.05 (1.55 with the per-element domain test
- *   in the loop's block check, 20 instructions per 8 elements, now 9: extremes of the bits);
- *   a block with an uncovered element computes both kernels (~2x the exact kernel's time for
- *   that block; x = 6 N(0,1): 1.63 against 2.03).
- *   (Earlier designs, session 6: float parts joined in double, 2.46 ulp at the exact kernel's
- *   speed; an exponent split of g in float, 3.62 ulp, the exact kernel's speed again.)
- * The other fused kernels are the exact tier's (<= 1 ulp, rounded once): products formed from
- * these kernels' float parts combined in double ran 0.73-0.94x the exact ones' speed
- * (geglu, float32, one thread, n = 1e4..1e6: python -m fastgelu bench), the double steps
- * and conversions costing more than the float exp saves. */
-#if FGF_FLOAT_KERNELS
-#define FGF_BWD_GMIN_BITS 0x21800000u /* 2^-60 */
-#define FGF_BWD_GMAX_BITS 0x5d800000u /* 2^60 */
-#define FGF_BWD_GTAIL_BITS 0x43800000u /* 2^8: |g f'(x)| < 2^8 2^-159.7 rounds to 0 for x < -15 */
-FG_INLINE uint32_t fg_fast_gelu_backward_f_covers(float g, float x)
-{
-    fg__f32_arg a = fg__f32_arg_of(x, FGF_TNEG, 0);
-    uint32_t ga = fg__f32_bits(g) & 0x7fffffffu;
-    uint32_t g_ok = fg__mask32(ga == 0) |
-                    (fg__mask32(ga >= FGF_BWD_GMIN_BITS) & fg__mask32(ga <= FGF_BWD_GMAX_BITS));
-    uint32_t tail = a.neg & fg__mask32((int32_t)a.abs > (int32_t)fg__f32_bits(FGF_TNEG));
-    return g_ok & ~a.far & (~tail | fg__mask32(ga <= FGF_BWD_GTAIL_BITS));
-}
-/* The array loops' test of a whole block (fg_array.c): running extremes of the inputs' bits,
- * 4 vector operations per 8 elements instead of the 20 of fg_fast_gelu_backward_f_covers:
- * xs, xu: the largest x bits as signed / unsigned integers (+inf and +NaN are the signed ones
- * above FLT_MAX's, x < -15 and -inf, -NaN the unsigned ones above -15's); ga, ga1: the largest
- * |g| bits and the smallest |g| bits minus 1 (g = 0 wraps to the top, so it passes). True
- * only if the kernel covers every element of the block (then it runs alone). */
-#define FGF_BWD_BLOCK_INIT(xs, xu, ga, ga1) int32_t xs = INT32_MIN; uint32_t xu = 0, ga = 0, ga1 = UINT32_MAX
-#define FGF_BWD_BLOCK_ADD(xs, xu, ga, ga1, g, x)                                             \
-    do {                                                                                     \
-        uint32_t xb_ = fg__f32_bits(x), gb_ = fg__f32_bits(g) & 0x7fffffffu;                 \
-        xs = (int32_t)xb_ > xs ? (int32_t)xb_ : xs;                                          \
-        xu = xb_ > xu ? xb_ : xu;                                                            \
-        ga = gb_ > ga ? gb_ : ga;                                                            \
-        ga1 = gb_ - 1 < ga1 ? gb_ - 1 : ga1;                                                 \
-    } while (0)
-FG_INLINE int fg_fast_gelu_backward_f_block_covered(int32_t xs, uint32_t xu, uint32_t ga,
-                                                    uint32_t ga1)
-{
-    return xs <= 0x7f7fffff && ga <= FGF_BWD_GMAX_BITS && ga1 >= FGF_BWD_GMIN_BITS - 1 &&
-           (xu <= 0xc1700000u /* -15 */ || (ga <= FGF_BWD_GTAIL_BITS && xu < 0xff800000u));
-}
-FG_INLINE float fg_fast_gelu_backward_f(float g, float x)
-{
-    fgf__arg a = fgf__arg_of(x, FGF_TPOS, FGF_TNEG, 0);
-    float s, ks, pc = fgf__gauss_c(a.tq, &s, &ks);
-    float S = fgf__scale(ks, a.c.far) * 0x1p64f;
-    float c = fgf__xor_sign(fgf__t0_minus(a.tq) * S, fgf__flip(a));
-    float B = fgf__gelu_grad_B(pc, a.tq);
-    uint32_t g_sign = fg__f32_bits(g) & 0x80000000u;
-    float ga = fgf__xor_sign(g, g_sign); /* |g|: the sign goes on last, so that g = -0 gives */
-    float u = ga * B, ue = fgf__prod_err(ga, B, u);  /* the zero of -0 f'(x) (a sum of zeros */
-    float y = fgf__ma(u, c, fgf__ma(ue, c, ga * fgf__grad_base(a) * 0x1p64f)); /* of both */
-    return fgf__xor_sign(y * 0x1p-64f, g_sign);                                /* signs: +0) */
-}
-#else
-FG_INLINE uint32_t fg_fast_gelu_backward_f_covers(float g, float x)
-{
-    (void)g, (void)x;
-    return 0xffffffffu;
-}
-#define FGF_BWD_BLOCK_INIT(xs, xu, ga, ga1) int32_t xs = 0; uint32_t xu = 0, ga = 0, ga1 = 0
-#define FGF_BWD_BLOCK_ADD(xs, xu, ga, ga1, g, x) ((void)(g), (void)(x))
-FG_INLINE int fg_fast_gelu_backward_f_block_covered(int32_t xs, uint32_t xu, uint32_t ga,
-                                                    uint32_t ga1)
-{
-    (void)xs, (void)xu, (void)ga, (void)ga1;
-    return 1;
-}
+ * The exact tier's (<= 1 ulp, rounded once): products formed from these kernels' float parts
+ * combined in double ran 0.73-0.94x the exact ones' speed (gelu_backward, geglu, float32, one
+ * thread, n = 1e4..1e6: python -m fastgelu bench), the double steps and conversions costing
+ * more than the float exp saves. Measured again with the float m, k (session 6): gelu_backward
+ * as pc, h in float and v = base + (t0 - t) pc (1 + h) 2^(k+K), g v in double (double needed for
+ * 2^(k+K) below 2^-126 down to x = -24 and for g up to FLT_MAX; 2.46 ulp sampled) ran at the
+ * exact kernel's speed, 2.42 vs 2.45 ns/element (AVX2, one thread, n = 16384 .. 1e6, while the
+ * unary fast gelu_grad ran 1.08): 103 instructions per 8 elements, 24 of them conversions and
+ * 64-bit lane work. All in float, g (base + c B) ran 1.03 ns/element against the exact kernel's
+ * 2.13 (AVX2, one core, L1), but with five float roundings it measured 3.65 ulp (sampled
+ * (g, x) pairs) and needs g and 2^(k+K) kept apart. With that done in float (g pc exact as a
+ * sum of two floats, d scaled to [1/2, 1) and 2^k moved onto B in three exact steps, g = 0 /
+ * inf through g = 1; 3.62 ulp sampled) it ran at the exact kernel's speed again, 2.10 vs 2.06
+ * ns/element: the exponent work costs what the float exp saves.
+ * Session 7, a fourth design, built, tested and measured, then withdrawn: g B split exactly
+ * (u + ue = g B by fma), y = 2^-64 fma(u, c 2^64, fma(ue, c 2^64, g base 2^64)) -- one rounding
+ * of the product; the 2^64 keeps ue c normal wherever y is (unscaled: a spurious underflow for
+ * y < 2^-102) -- on the inputs where the float ranges hold (x finite, g = 0 or 2^-60 <= |g| <=
+ * 2^60, x >= -15 unless |g| <= 2^8), the array loop testing each block of 128 by the extremes
+ * of its inputs' bits (9 instructions per 8 elements) and giving the other elements to the
+ * exact kernel. 71 + 9 instructions per 8 elements against the exact kernel's 114, 1.38-1.41
+ * ns/element against 2.02-2.05 (one core, L1, x = 3 N(0,1)) -- but 3.97 ulp: every 23rd x with
+ * 18 multipliers had shown 3.67, a sweep of 2^16 multiplier mantissas at the worst x found
+ * 3.97 at x = 0.00047 (near 0, f' = 1 - c B passes c B's ~2.7 units of 2^-24 at full weight).
+ * Made safe -- |x| < 1/4 as g/2 + x g Q(x^2) (a degree-3 fit), t0 split with a 2^-20-multiple
+ * head so that t0_hi - t is exact for t >= 1/4 -- it measured 3.653 ulp (dense grid plus the
+ * mantissa sweep), but 82 + 9 instructions and 1.07-1.20x the exact kernel's speed (0.97x for
+ * x = 6 N(0,1), where blocks holding x < -15 compute both kernels): too little for a 7x looser
+ * bound and ~200 lines of loop and test machinery. */
 FG_INLINE float fg_fast_gelu_backward_f(float g, float x) { return fg_gelu_backward_f(g, x); }
-#endif
 FG_INLINE float fg_fast_gelu_tanh_backward_f(float g, float x)
 {
     return fg_gelu_tanh_backward_f(g, x);
