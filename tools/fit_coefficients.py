@@ -667,7 +667,7 @@ def fast32_factor(name, fdesc, f, n, log, as_excess):
                     f"relative to f")
 
 
-FAST32_X_SMALL = mp.mpf(1) / 2  # fg_fast_f32.h's FGF_XSMALL: gelu by FGF_R for |x| < it
+FAST32_X_SMALL = mp.mpf(1) / 2  # fg_fast_f32.h's FGF_XSMALL_BITS: gelu by FGF_R for |x| < it
 
 
 def fast32_small(name, deg, log):

@@ -146,8 +146,8 @@ cdef inline int threads_for(intp n, intp parallel_min) noexcept nogil:
 #   long after each call that wins -- and never shorter than LOSS_COST_FACTOR times
 #   the time the loss cost (elapsed - estimate), so that losses cost at most
 #   1/LOSS_COST_FACTOR of the run time however often probes win in between -- unless the
-#   loss cost less than LOSS_NOISE_US: then only BACKOFF_MIN_US, and the back-off does
-#   not grow. Such losses are an idle machine's hiccups (a worker woken ~20-30 us late:
+#   loss cost less than LOSS_NOISE_US: then it is only counted (no serial period, the
+#   back-off unchanged). Such losses are an idle machine's hiccups (a worker woken ~20-30 us late:
 #   1-2% of the calls at n = 1e4, measured); with the 20x rule each one ran the next
 #   ~0.5 ms of long calls serially, 12% of an idle 1e5 loop, and in a loop mixing 1e4
 #   and 1e5 calls the 1e5 calls ran 12-50% slower than always-parallel. A loss to a

@@ -153,8 +153,8 @@ FG_INLINE float fgf__gauss_c(float t, float *s, float *ks)
  * costs ~0.2 more (Zen 3, measured: FMAs alone 0.49 cycles each, FMA + vpand 0.74 per pair).) */
 FG_INLINE float fgf__gelu_A(float pc, float t) { return pc / (t + FGF_M_P(t) / FGF_M_Q(t)); }
 FG_INLINE float fgf__gelu_grad_B(float pc, float t) { return fgf__ma(pc, FGF_K_P(t) / FGF_K_Q(t), pc); }
-/* gelu for |x| < FGF_XSMALL: x/2 + s R(s), s = x^2 (FGF_R). There the general form passes the
- * roundings of g, t + g, pc and the quotient at full weight (measured 3.7-4.0 ulp near 0);
+/* gelu for |x| < 1/2 (FGF_XSMALL_BITS): x/2 + s R(s), s = x^2 (FGF_R). There the general form
+ * passes the roundings of g, t + g, pc and the quotient at full weight (3.7-4.0 ulp near 0);
  * here the correction s R is <= 0.6 of the result and damps its own. The sign of x is put
  * back (gelu(-0) = -0, where s R + -0 = +0). */
 #define FGF_XSMALL_BITS 0x3f000000 /* 0.5f */
