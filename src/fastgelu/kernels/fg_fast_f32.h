@@ -13,10 +13,13 @@
  *   The erf pair's exp carries c = 1/sqrt(2pi) and 2^-K in its coefficients: pc = c p 2^-K
  *       (FGF_EXPC, degree 7, 1.0e-9: degree 6's 1.5e-8 cost 0.4 ulp at the maximum).
  *   gelu(x)      = xs + (-(t S)) A,  A = p m(t) 2^-K = pc/(t + g(t)),  m(t) = Phi(-t) e^{t^2/2},
- *                  g = c/m - t = P/Q (FGF_M, (5,5)); xs = x for x >= 0 (NaN, +inf), -0 for x < 0:
- *                  x<0 gives t S A (t S exact), x>0 gives x - t Phi(-t) (no cancellation).
- *                  For |x| < 1/2: x/2 + s R(s), s = x^2 (FGF_R, degree 4): near 0 the form above
- *                  passes the roundings of g, t + g, pc and the quotient at full weight.
+ *                  g = c/m - t = 2c + t G(t), G = P/Q (FGF_M, (5,5)); xs = x for x >= 0 (NaN, +inf),
+ *                  -0 for x < 0: x<0 gives t S A (t S exact), x>0 gives x - t Phi(-t) (no
+ *                  cancellation). g(0) = 2c exactly, and G's error reaches g as t G/(t + g), so
+ *                  near 0 only the roundings of g, t + g, pc and the quotient remain (until
+ *                  session 8, g = P/Q itself passed its ~1.5 units at full weight there, and
+ *                  |x| < 1/2 took a path of its own, x/2 + x^2 R(x^2): 12 instructions per 8
+ *                  elements more, 1.16-1.22x the time; tools/fit_coefficients.py fast32_mills).
  *   gelu_grad(x) = base +- ((t0 - t) S) B,  B = p k(t) 2^-K = pc (1 + h(t)), h = k/c - 1 = P/Q
  *                  (FGF_K, (5,5)): the zero at -t0 is factored out, t0_hi - t exact near it
  *                  (Sterbenz), so the result keeps its relative accuracy there;
@@ -40,9 +43,11 @@
  * m(t), k(t) IN FLOAT, DAMPED: as plain float rationals in t ((4,5) / (4,4)) every Horner step
  *   weighs ~1 at large t, and each of P and Q lost ~4 units of 2^-24: gelu / gelu_grad measured
  *   5.8 / 6.1 ulp; a degree-9 polynomial in w = 4/(4+t) 4.7 / 3.8 (its coefficients do not
- *   decay). In the forms above an error d of g or h reaches m, k only as d g/(t + g), d h/(1 + h).
- *   The gelu chain is then pc (exp), t + g, the quotient and the product, ~1 unit of 2^-24 each:
- *   3.40 ulp at x = -1.856 over all 2^32 inputs (AVX2); until session 6 m and k were the
+ *   decay). In the forms above an error d of G or h reaches m, k only as t d/(t + g), d h/(1 + h).
+ *   The gelu chain is then pc (exp), g, t + g, the quotient and the product, ~1 unit of 2^-24
+ *   each: 3.57 ulp at x = -1.8226 over all 2^32 inputs (AVX2; with G of degree (4,4), 1.3e-8:
+ *   3.79 ulp, ~4% faster; the form of sessions 6-7, g = P/Q plus the |x| < 1/2 path: 3.40
+ *   ulp); until session 6 m and k were the
  *   exact tier's double rationals (2.5 / 3.1 ulp at 1.4-1.7x the time: AVX2, one core, L1, gelu
  *   1.53 -> 1.10 ns/element, gelu_grad 1.53 -> 0.89, tools/kernel_harness.c fast bench).
  * MEASURED: README "Which tier?" (tools/check_exhaustive_f32.py --tier fast, all 2^32 inputs).
@@ -69,11 +74,6 @@ FG_INLINE float fgf__prod_err(float a, float b, float p) { return fmaf(a, b, -p)
 FG_INLINE float fgf__xor_sign(float a, uint32_t m) /* a with m's bits xored in (a sign flip) */
 {
     return fg__f32_from_bits(fg__f32_bits(a) ^ m);
-}
-
-FG_INLINE float fgf__select(uint32_t m, float a, float b) /* m all-ones ? a : b */
-{
-    return fg__f32_from_bits((fg__f32_bits(a) & m) | (fg__f32_bits(b) & ~m));
 }
 
 /* ---- the input's class, on its bits --------------------------------------------------- */
@@ -141,28 +141,22 @@ FG_INLINE float fgf__gauss_c(float t, float *s, float *ks)
     float v = fgf__reduce(*s, fgf__prod_err(t, t, *s), ks);
     return fgf__ma(v, FGF_EXPC_P(v), FGF_C2K_HI);
 }
-/* A = p m(t) 2^-K = pc/(t + g) and B = p k(t) 2^-K = pc (1 + h), g = P/Q (FGF_M), h = P/Q
- * (FGF_K): m and k in float, in damped forms. A relative error d of g moves m by d g/(t + g)
- * (g ~ 0.8 at t = 0, ~1/t at large t), one of h moves k by d h/(1 + h) (h ~ 0.67 .. t0/t), so
- * the Horner steps that weigh ~1 at large t do not reach the result (as direct float rationals
- * in t, 5.8 / 6.1 ulp). (c Q/(t Q + P), one division less, ran at the same speed on Zen 3,
- * 1.16 ns/element both, best of 8 interleaved runs, and rounds once more. A timing-only
- * variant with both divisions replaced by multiplications ran 4-7% faster (1.08 vs 1.15,
- * 1.24 vs 1.32 ns, three interleaved runs): the divider is not what limits this loop; the
- * ~30 multiply-adds are, at ~0.5 cycle each, and each other vector operation beside them
- * costs ~0.2 more (Zen 3, measured: FMAs alone 0.49 cycles each, FMA + vpand 0.74 per pair).) */
-FG_INLINE float fgf__gelu_A(float pc, float t) { return pc / (t + FGF_M_P(t) / FGF_M_Q(t)); }
-FG_INLINE float fgf__gelu_grad_B(float pc, float t) { return fgf__ma(pc, FGF_K_P(t) / FGF_K_Q(t), pc); }
-/* gelu for |x| < 1/2 (FGF_XSMALL_BITS): x/2 + s R(s), s = x^2 (FGF_R). There the general form
- * passes the roundings of g, t + g, pc and the quotient at full weight (3.7-4.0 ulp near 0);
- * here the correction s R is <= 0.6 of the result and damps its own. The sign of x is put
- * back (gelu(-0) = -0, where s R + -0 = +0). */
-#define FGF_XSMALL_BITS 0x3f000000 /* 0.5f */
-FG_INLINE float fgf__gelu_small(float x, float s)
+/* A = p m(t) 2^-K = pc/(t + g) and B = p k(t) 2^-K = pc (1 + h), g = 2c + t P/Q (FGF_M), h = P/Q
+ * (FGF_K): m and k in float, in damped forms. An absolute error d of G = P/Q moves m by
+ * t d/(t + g) relative (0 at t = 0, ~0.2 d at t ~ 1, ~2c/t^2 at large t), a relative one d of h
+ * moves k by d h/(1 + h) (h ~ 0.67 .. t0/t), so the Horner steps that weigh ~1 at large t do not
+ * reach the result (as direct float rationals in t, 5.8 / 6.1 ulp). (For m, c Q/(t Q + P), one
+ * division less, ran at the same speed on Zen 3, 1.16 ns/element both, best of 8 interleaved
+ * runs, and rounds once more. A timing-only variant with both divisions replaced by
+ * multiplications ran 4-7% faster (1.08 vs 1.15, 1.24 vs 1.32 ns, three interleaved runs): the
+ * divider is not what limits this loop; the multiply-adds are, at ~0.5 cycle each, and each
+ * other vector operation beside them costs ~0.2 more (Zen 3, measured: FMAs alone 0.49 cycles
+ * each, FMA + vpand 0.74 per pair).) */
+FG_INLINE float fgf__gelu_A(float pc, float t)
 {
-    float y = fgf__ma(s, FGF_R_P(s), 0.5f * x);
-    return fg__f32_from_bits(fg__f32_bits(y) | (fg__f32_bits(x) & 0x80000000u));
+    return pc / (t + fgf__ma(t, FGF_M_P(t) / FGF_M_Q(t), FGF_2C_HI));
 }
+FG_INLINE float fgf__gelu_grad_B(float pc, float t) { return fgf__ma(pc, FGF_K_P(t) / FGF_K_Q(t), pc); }
 FG_INLINE float fgf__t0_minus(float t) { return (FGF_T0_HI - t) + FGF_T0_LO; }
 
 /* ---- tanh pair ------------------------------------------------------------------------- */
@@ -187,9 +181,7 @@ FG_INLINE float fg_fast_gelu_f(float x)
 #if FGF_FLOAT_KERNELS
     fgf__arg a = fgf__arg_of(x, FGF_TPOS, FGF_TNEG, 0);
     float s, ks, pc = fgf__gauss_c(a.tq, &s, &ks);
-    float y = fgf__ma(-(a.t * fgf__scale(ks, a.c.far)), fgf__gelu_A(pc, a.tq), fgf__side_x(a));
-    uint32_t small = fg__mask32((int32_t)a.c.abs < FGF_XSMALL_BITS); /* NaN, inf: not small */
-    return fgf__select(small, fgf__gelu_small(x, s), y);
+    return fgf__ma(-(a.t * fgf__scale(ks, a.c.far)), fgf__gelu_A(pc, a.tq), fgf__side_x(a));
 #else
     return fg_gelu_f(x);
 #endif

@@ -19,6 +19,9 @@
 /* 1/0.044715 = HI + LO, HI of 12 bits (so that W - HI is exact, W = t^2 + HI < 2^9) = 22.3638600023 */
 #define FGF_INVA_HI 0x1.65ep+4f
 #define FGF_INVA_LO -0x1.b4244cp-9f
+/* 2c, c = 1/sqrt(2pi) in binary32: g(0) of FGF_M's form (exact: twice FGF_C2K's c) = 0.797884583473 */
+#define FGF_2C_HI 0x1.988454p-1f
+#define FGF_2C_LO 0.0f
 /* c 2^-K, c = 1/sqrt(2pi) in binary32: the constant term of FGF_EXPC = 3.62835900648e-13 */
 #define FGF_C2K_HI 0x1.988454p-42f
 #define FGF_C2K_LO 0.0f
@@ -39,17 +42,11 @@
 #define FGF_EXPC_P(v) (fgf__ma((v), fgf__ma((v), fgf__ma((v), fgf__ma((v), fgf__ma((v), fgf__ma((v), -0x1.4ac5p-61f, 0x1.23b17ep-57f), -0x1.b3c38p-54f), 0x1.10579p-50f), -0x1.105836p-47f), 0x1.988454p-45f), -0x1.988454p-43f))
 
 /* --------------------------------------------------------------------------------------
- * FGF_R: R(s) = (Phi(x) - 1/2)/x, s = x^2 in [0, 0.25] (gelu(x) = x/2 + s R(s) for |x| < 0.5), degree 4; relative error.
- * max rel err (float32 coefficients, exact arithmetic): 3.105e-8 (= 2^-24.94) at 0.25
+ * FGF_M: m(t) = Phi(-t)*exp(t^2/2) = c/(t + g), g = FGF_2C + t P(t)/Q(t), P/Q ~= (c/m(t) - t - 2c)/t, c = 1/sqrt(2pi) in binary32 (in FGF_C2K); deg P = deg Q = 5, t in [0, 15.0] (exchange in y = t/(t+2)); minimax for the error relative to m.
+ * max rel err (float32 coefficients, exact arithmetic): 3.175e-9 (= 2^-28.23) at 1.5710474
  */
-#define FGF_R_P(s) (fgf__ma((s), fgf__ma((s), fgf__ma((s), fgf__ma((s), 0x1.cc13aap-14f, -0x1.36ec92p-10f), 0x1.46cf54p-7f), -0x1.105836p-4f), 0x1.988454p-2f))
-
-/* --------------------------------------------------------------------------------------
- * FGF_M: m(t) = Phi(-t)*exp(t^2/2), f(t) = c Q(t)/(t Q(t) + P(t)), P/Q ~= c/f(t) - t, c = 1/sqrt(2pi) in binary32 (in FGF_C2K); deg P = deg Q = 5, t in [0, 15.0] (exchange in y = t/(t+2)); minimax for the error relative to f.
- * max rel err (float32 coefficients, exact arithmetic): 1.513e-9 (= 2^-29.3) at 0.58038692
- */
-#define FGF_M_P(t) (fgf__ma((t), fgf__ma((t), fgf__ma((t), fgf__ma((t), fgf__ma((t), -0x1.300bc8p-26f, 0x1.1745e4p-9f), 0x1.b3155cp-6f), 0x1.3a06eap-3f), 0x1.e7e0f6p-2f), 0x1.988454p-1f))
-#define FGF_M_Q(t) (fgf__ma((t), fgf__ma((t), fgf__ma((t), fgf__ma((t), fgf__ma((t), 0x1.171cc8p-9f, 0x1.b39fbp-6f), 0x1.41b178p-3f), 0x1.11e18p-1f), 0x1.0d74dp+0f), 0x1p+0f))
+#define FGF_M_P(t) (fgf__ma((t), fgf__ma((t), fgf__ma((t), fgf__ma((t), fgf__ma((t), 0x1.28c0fcp-29f, -0x1.7503f4p-10f), -0x1.13b8ccp-6f), -0x1.738d28p-4f), -0x1.0a536cp-2f), -0x1.7419f2p-2f))
+#define FGF_M_Q(t) (fgf__ma((t), fgf__ma((t), fgf__ma((t), fgf__ma((t), fgf__ma((t), 0x1.d37566p-10f, 0x1.7e45b4p-6f), 0x1.248622p-3f), 0x1.00dc9cp-1f), 0x1.0405e8p+0f), 0x1p+0f))
 
 /* --------------------------------------------------------------------------------------
  * FGF_K: k(t) = (m(t) - t/sqrt(2pi))/(t0 - t), f(t) = c (1 + P(t)/Q(t)), P/Q ~= f(t)/c - 1, c = 1/sqrt(2pi) in binary32 (in FGF_C2K); deg P = deg Q = 5, t in [0, 15.0] (exchange in y = t/(t+2)); minimax for the error relative to f.
