@@ -151,7 +151,7 @@ FG_INLINE float fgf__gauss_c(float t, float *s, float *ks)
  * multiplications ran 4-7% faster (1.08 vs 1.15, 1.24 vs 1.32 ns, three interleaved runs): the
  * divider is not what limits this loop; the multiply-adds are, at ~0.5 cycle each, and each
  * other vector operation beside them costs ~0.2 more (Zen 3, measured: FMAs alone 0.49 cycles
- * each, FMA + vpand 0.74 per pair).) */
+ * each, FMA + vpand 0.74 per pair). benchmarks/speed_of_light.py times these pieces.) */
 FG_INLINE float fgf__gelu_A(float pc, float t)
 {
     return pc / (t + fgf__ma(t, FGF_M_P(t) / FGF_M_Q(t), FGF_2C_HI));
