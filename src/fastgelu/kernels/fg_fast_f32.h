@@ -13,9 +13,9 @@
  *   The erf pair's exp carries c = 1/sqrt(2pi) and 2^-K in its coefficients: pc = c p 2^-K
  *       (FGF_EXPC, degree 7, 1.0e-9: degree 6's 1.5e-8 cost 0.4 ulp at the maximum).
  *   gelu(x)      = xs + (-(t S)) A,  A = p m(t) 2^-K = pc/(t + g(t)),  m(t) = Phi(-t) e^{t^2/2},
- *                  g = c/m - t = 2c + t G(t), G = P/Q (FGF_M, (5,5)); xs = x for x >= 0 (NaN, +inf),
- *                  -0 for x < 0: x<0 gives t S A (t S exact), x>0 gives x - t Phi(-t) (no
- *                  cancellation). g(0) = 2c exactly, and G's error reaches g as t G/(t + g), so
+ *                  g = c/m - t = 2c + t G(t), G = P/Q (FGF_M, (5,5)); xs = x for x >= 0 (NaN,
+ *                  +inf), -0 for x < 0: x<0 gives t S A (t S exact), x>0 gives x - t Phi(-t)
+ *                  (no cancellation). g(0) = 2c exactly, and G's error reaches g as t G/(t + g), so
  *                  near 0 only the roundings of g, t + g, pc and the quotient remain (until
  *                  session 8, g = P/Q itself passed its ~1.5 units at full weight there, and
  *                  |x| < 1/2 took a path of its own, x/2 + x^2 R(x^2): 12 instructions per 8
@@ -243,7 +243,12 @@ FG_INLINE float fg_fast_gelu_tanh_grad_f(float x)
  * head so that t0_hi - t is exact for t >= 1/4 -- it measured 3.653 ulp (dense grid plus the
  * mantissa sweep), but 82 + 9 instructions and 1.07-1.20x the exact kernel's speed (0.97x for
  * x = 6 N(0,1), where blocks holding x < -15 compute both kernels): too little for a 7x looser
- * bound and ~200 lines of loop and test machinery. */
+ * bound and ~200 lines of loop and test machinery.
+ * Session 8, that design again with h pinned at 0 as m is (h = h0 + t P/Q, (4,4), h0 = h(0) in
+ * binary32): its near-0 maximum fell from 4.13 to 3.62 ulp (x every 64th float in [2^-20, 1]
+ * both signs, 64 multipliers, then 2^16 multiplier mantissas at the 32 worst x), but the tail
+ * rose to 4.53 (x = -11.77): at large t, t P/Q ~ -h0 cancels h0, and P/Q's Horner errors pass
+ * at ~h0/(1 + h) ~ 0.67 where FGF_K's form, k = c (1 + P/Q), damps them by h/(1 + h). Not kept. */
 FG_INLINE float fg_fast_gelu_backward_f(float g, float x) { return fg_gelu_backward_f(g, x); }
 FG_INLINE float fg_fast_gelu_tanh_backward_f(float g, float x)
 {
