@@ -461,30 +461,45 @@ ND_K = 11
 ISQRT2PI_D = d(1 / SQRT2PI)
 
 
-def damped_fit(f, c, b, n, as_excess, rnd, grid, log):
-    """The fit behind both fast tiers' m and k: (n, n) P/Q on [0, b] for g = c/f - t
-    (as_excess) or h = f/c - 1, minimax for the error relative to f; coefficients rounded by
-    rnd. Returns P, Q, the error of f as the kernel forms it from them and where, and the form."""
-    if as_excess:
+def damped_fit(f, c, b, n, form, rnd, grid, log):
+    """The fit behind both fast tiers' m and k: (n, n) P/Q on [0, b], minimax for the error
+    relative to f, coefficients rounded by rnd, in one of three forms:
+      "excess": P/Q ~= g = c/f - t, f = c Q/(t Q + P)  (P/Q's error reaches f as g/(t + g));
+      "pinned": P/Q ~= G = (g - g0)/t, g0 = g(0) = c/f(0), f = c/(t + (g0 + t P/Q))  (an
+                absolute error of G reaches f as t/(t + g): nothing at 0, where "excess"
+                passes P/Q's roundings at full weight);
+      "ratio":  P/Q ~= h = f/c - 1, f = c (1 + P/Q)  (as h/(1 + h)).
+    Returns P, Q, the error of f as the kernel forms it from them and where, and the form."""
+    if form == "excess":
         inner = lambda t: c / f(t) - t
         w = lambda t: 1 / (t + inner(t))
         outer = lambda P, Q, t: c * eval_poly(Q, t) / (t * eval_poly(Q, t) + eval_poly(P, t))
-        form = "f(t) = c Q(t)/(t Q(t) + P(t)), P/Q ~= c/f(t) - t"
-    else:
+        text = "f(t) = c Q(t)/(t Q(t) + P(t)), P/Q ~= c/f(t) - t"
+    elif form == "pinned":
+        g = lambda t: c / f(t) - t
+        g0 = g(mp.mpf(0))
+        G0 = -c * mp.diff(f, 0) / f(mp.mpf(0)) ** 2 - 1  # G(0) = g'(0); its weight is ~0
+        inner = lambda t: G0 if t == 0 else (g(t) - g0) / t
+        w = lambda t: max(t, mp.mpf(10) ** -20) / (t + g(t))  # the error at t = 0 is 0 by construction
+        outer = lambda P, Q, t: c / (t + (g0 + t * eval_poly(P, t) / eval_poly(Q, t)))
+        text = "f(t) = c/(t + g0 + t P(t)/Q(t)), P/Q ~= (c/f(t) - t - g0)/t, g0 = c/f(0)"
+    elif form == "ratio":
         inner = lambda t: f(t) / c - 1
         w = lambda t: 1 / (1 + inner(t))
         outer = lambda P, Q, t: c * (1 + eval_poly(P, t) / eval_poly(Q, t))
-        form = "f(t) = c (1 + P(t)/Q(t)), P/Q ~= f(t)/c - 1"
+        text = "f(t) = c (1 + P(t)/Q(t)), P/Q ~= f(t)/c - 1"
+    else:
+        raise ValueError(form)
     P, Q, _ = remez(inner, 0, b, n, n, w=w, grid=grid, log=log, mobius=2)
     P = [rnd(v) for v in P]
     Q = [rnd(v) for v in Q]
     err, at = measure(f, lambda t: outer(P, Q, t), 0, b, npts=1500)
-    return P, Q, err, at, form
+    return P, Q, err, at, text
 
 
-def fit_fast_factor(name, fdesc, f, b, n, log, as_excess):
-    """P/Q (n, n) for g = c/f - t (as_excess) or h = f/c - 1 in double (damped_fit)."""
-    Pd, Qd, err, at, form = damped_fit(f, ISQRT2PI_D, b, n, as_excess, d, 1500, log)
+def fit_fast_factor(name, fdesc, f, b, n, log, form):
+    """(n, n) double P/Q in one of damped_fit's forms."""
+    Pd, Qd, err, at, form = damped_fit(f, ISQRT2PI_D, b, n, form, d, 1500, log)
     return dict(kind="rational", var="t", name=name, P=Pd, Q=Qd, err=err, at=at, absolute=False, estrin=True,
                 doc=f"fast float64: {fdesc}, {form}, c = FG_ISQRT2PI_HI; deg P = deg Q = {n}, t in "
                     f"[0, {mp.nstr(b, 6)}] (exchange done in y = t/(t+2)); minimax for the error relative to "
@@ -496,9 +511,9 @@ FAST64_TABLES = [
     ("FG_EXPM1_FD", lambda log: [dict(fit_expm1_f("FG_EXPM1_FD", 11, log), estrin=True)]),
     # (10,10): m 1.4e-17, k 2.6e-17 ((9,9): 1.4e-16, 5.2e-17)
     ("FG_M_FD", lambda log: [fit_fast_factor("FG_M_FD", "m(t) = Phi(-t)*exp(t^2/2)", mills_m, TMAX_D, 10, log,
-                                             as_excess=True)]),
+                                             form="excess")]),
     ("FG_K_FD", lambda log: [fit_fast_factor("FG_K_FD", "k(t) = (m(t) - t/sqrt(2pi))/(t0 - t)", kfun, TMAX_D,
-                                             10, log, as_excess=False)]),
+                                             10, log, form="ratio")]),
 ]
 TABLES += FAST64_TABLES
 
@@ -650,45 +665,23 @@ def fast32_exp(name, deg, log, scale=None):
                     f"(exp(-u/2) = 2^k exp(-v/2)); relative error")
 
 
-# m and k in float: the damped forms of the fast float64 tier (fit_fast_factor), on [0, FAST32_TMAX]
+# m and k in float: damped forms as in the fast float64 tier (damped_fit), on [0, FAST32_TMAX]
 # with float coefficients and c = 1/sqrt(2pi) rounded to binary32 (FGF_C2K carries it, times 2^-K,
-# into the scaled exp FGF_EXPC): the errors of P and Q enter m as g/(t + g) and k as h/(1 + h), so
+# into the scaled exp FGF_EXPC): the errors of P and Q enter m as t/(t + g) and k as h/(1 + h), so
 # the Horner steps that weigh ~1 at large t (the direct float rationals' 5.8 / 6.1 ulp) are damped.
 FAST32_TMAX = mp.mpf(15)  # FGF_TNEG of fg_fast_f32.h: x < -15 gives -0
 
 
-def fast32_factor(name, fdesc, f, n, log, as_excess):
-    """(n, n) float P/Q for g = c/f - t (as_excess) or h = f/c - 1, c = binary32 1/sqrt(2pi)
-    (damped_fit, binary32 coefficients)."""
-    Pf, Qf, err, at, form = damped_fit(f, f32(1 / SQRT2PI), FAST32_TMAX, n, as_excess, f32, 1000, log)
+def fast32_factor(name, fdesc, f, n, log, form):
+    """(n, n) float P/Q in one of damped_fit's forms, c = binary32 1/sqrt(2pi), binary32
+    coefficients. m takes the "pinned" form: g0 = 2c exactly (FGF_2C; m(0) = 1/2), and near 0
+    nothing of P/Q's rounding reaches gelu (with "excess" there, gelu needed a path of its own
+    below |x| = 1/2); k the "ratio" form."""
+    Pf, Qf, err, at, text = damped_fit(f, f32(1 / SQRT2PI), FAST32_TMAX, n, form, f32, 1000, log)
     return dict(kind="rational", var="t", name=name, P=Pf, Q=Qf, err=err, at=at,
-                doc=f"{fdesc}, {form}, c = 1/sqrt(2pi) in binary32 (in FGF_C2K); deg P = deg Q = {n}, "
+                doc=f"{fdesc}, {text}, c = 1/sqrt(2pi) in binary32 (in FGF_C2K); deg P = deg Q = {n}, "
                     f"t in [0, {mp.nstr(FAST32_TMAX, 4)}] (exchange in y = t/(t+2)); minimax for the error "
                     f"relative to f")
-
-
-def fast32_mills(name, n, log):
-    """m(t) for the float gelu as m = c/(t + g), g = 2c + t P/Q, with P/Q ~= G(t) =
-    (c/m(t) - t - 2c)/t, c = 1/sqrt(2pi) in binary32 (FGF_C2K carries it into the exp): g(0) =
-    2c exactly (m(0) = 1/2), and an absolute error dG of G moves m by t dG/(t + g) relative:
-    nothing near 0 (where the form c/(t + P/Q) passed the roundings of P/Q at full weight,
-    and gelu needed a path of its own below 1/2), <= ~0.2 dG at t ~ 1, ~2c/t^2 at large t.
-    Minimax for the error relative to m, (n, n), binary32 coefficients."""
-    c = f32(1 / SQRT2PI)
-    G0 = 4 * c / SQRT2PI - 1  # G(0) = g'(0) = -c m'(0)/m(0)^2 - 1, m'(0) = -1/sqrt(2pi)
-    g = lambda t: c / mills_m(t) - t
-    G = lambda t: G0 if t == 0 else (g(t) - 2 * c) / t
-    w = lambda t: max(t, mp.mpf(10) ** -20) / (t + g(t))  # the error at t = 0 is 0 by construction
-    P, Q, _ = remez(G, 0, FAST32_TMAX, n, n, w=w, grid=1000, log=log, mobius=2)
-    Pf = [f32(v) for v in P]
-    Qf = [f32(v) for v in Q]
-    outer = lambda t: c / (t + (2 * c + t * eval_poly(Pf, t) / eval_poly(Qf, t)))
-    err, at = measure(mills_m, outer, 0, FAST32_TMAX, npts=1500)
-    return dict(kind="rational", var="t", name=name, P=Pf, Q=Qf, err=err, at=at,
-                doc=f"m(t) = Phi(-t)*exp(t^2/2) = c/(t + g), g = FGF_2C + t P(t)/Q(t), P/Q ~= (c/m(t) - t - "
-                    f"2c)/t, c = 1/sqrt(2pi) in binary32 (in FGF_C2K); deg P = deg Q = {n}, t in "
-                    f"[0, {mp.nstr(FAST32_TMAX, 4)}] (exchange in y = t/(t+2)); minimax for the error relative "
-                    f"to m")
 
 
 def fast32_split(x, bits):
@@ -723,11 +716,12 @@ FAST32_TABLES = [
     ("FGF_EXPC", lambda log: [fast32_exp("FGF_EXPC", 7, log, scale=f32(1 / SQRT2PI) * mp.mpf(2) ** -FAST32_K)]),
     # m (5,5): 3.2e-9 relative with binary32 coefficients (their rounding dominates; the minimax
     # level is ~1e-10); gelu 3.57 ulp over all 2^32 inputs. (4,4): 1.3e-8, 3.79 ulp, ~4% faster
-    ("FGF_M", lambda log: [fast32_mills("FGF_M", 5, log)]),
+    ("FGF_M", lambda log: [fast32_factor("FGF_M", "m(t) = Phi(-t)*exp(t^2/2)", mills_m, 5, log,
+                                         form="pinned")]),
     # k (5,5): 1.8e-8 relative with binary32 coefficients, the rounding of h(0) = P(0) limiting it
     # ((4,4): 1.8e-8 too; (3,3): 1.1e-6)
     ("FGF_K", lambda log: [fast32_factor("FGF_K", "k(t) = (m(t) - t/sqrt(2pi))/(t0 - t)", kfun, 5, log,
-                                         as_excess=False)]),
+                                         form="ratio")]),
 ]
 
 

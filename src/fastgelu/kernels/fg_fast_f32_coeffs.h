@@ -42,7 +42,7 @@
 #define FGF_EXPC_P(v) (fgf__ma((v), fgf__ma((v), fgf__ma((v), fgf__ma((v), fgf__ma((v), fgf__ma((v), -0x1.4ac5p-61f, 0x1.23b17ep-57f), -0x1.b3c38p-54f), 0x1.10579p-50f), -0x1.105836p-47f), 0x1.988454p-45f), -0x1.988454p-43f))
 
 /* --------------------------------------------------------------------------------------
- * FGF_M: m(t) = Phi(-t)*exp(t^2/2) = c/(t + g), g = FGF_2C + t P(t)/Q(t), P/Q ~= (c/m(t) - t - 2c)/t, c = 1/sqrt(2pi) in binary32 (in FGF_C2K); deg P = deg Q = 5, t in [0, 15.0] (exchange in y = t/(t+2)); minimax for the error relative to m.
+ * FGF_M: m(t) = Phi(-t)*exp(t^2/2), f(t) = c/(t + g0 + t P(t)/Q(t)), P/Q ~= (c/f(t) - t - g0)/t, g0 = c/f(0), c = 1/sqrt(2pi) in binary32 (in FGF_C2K); deg P = deg Q = 5, t in [0, 15.0] (exchange in y = t/(t+2)); minimax for the error relative to f.
  * max rel err (float32 coefficients, exact arithmetic): 3.175e-9 (= 2^-28.23) at 1.5710474
  */
 #define FGF_M_P(t) (fgf__ma((t), fgf__ma((t), fgf__ma((t), fgf__ma((t), fgf__ma((t), 0x1.28c0fcp-29f, -0x1.7503f4p-10f), -0x1.13b8ccp-6f), -0x1.738d28p-4f), -0x1.0a536cp-2f), -0x1.7419f2p-2f))
