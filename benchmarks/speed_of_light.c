@@ -36,15 +36,17 @@
         }                                                                                 \
     }
 
-/* x for x >= 0, -0 for x < 0: one vmaxps (operand order: +0 and NaN give x) */
+/* x for x >= 0, -0 for x < 0: one vmaxps (operand order: +0 gives x). A NaN gives x too, but
+ * raises FE_INVALID (vmaxps and C's > signal on quiet NaNs), which the kernels may not: they
+ * select on the bits (fg__f32_side_x_bits); the bare loops here take finite x only. */
 static inline float side_x(float x) { return (-0.0f > x) ? -0.0f : x; }
 
 #if FGF_FLOAT_KERNELS
 /* 2^-K c e^{-t^2/2} = 2^-(k+K) pc as the fast kernels form it (exact t^2, two-part
  * reduction, FGF_EXPC of degree 7), and S = 2^(k+K) */
-static inline float gauss_c(float t, float *s, float *S)
+static inline float gauss_c(float t, float *S)
 {
-    float ks, pc = fgf__gauss_c(t, s, &ks);
+    float ks, pc = fgf__gauss_c(t, &ks);
     *S = fgf__scale(ks, 0);
     return pc;
 }
@@ -63,20 +65,20 @@ static inline float m_over_c(float t)
 /* the fast float32 gelu's arithmetic, m(t) a direct rational (one division) */
 static inline float fast_bare(float x)
 {
-    float t = fabsf(x), s, S, pc = gauss_c(t, &s, &S);
+    float t = fabsf(x), S, pc = gauss_c(t, &S);
     return fgf__ma(-(t * S), pc * m_over_c(t), side_x(x));
 }
 /* + the kernel's damped form pc/(t + g), g = 2c + t P/Q (two divisions) */
 static inline float fast_bare_plus_damped(float x)
 {
-    float t = fabsf(x), s, S, pc = gauss_c(t, &s, &S);
+    float t = fabsf(x), S, pc = gauss_c(t, &S);
     return fgf__ma(-(t * S), fgf__gelu_A(pc, t), side_x(x));
 }
 /* + the kernel's class of x (clamps, NaN, +-inf, tiny t, the side of 0 on the bits) */
 static inline float fast_bare_plus_class(float x)
 {
     fgf__arg a = fgf__arg_of(x, FGF_TPOS, FGF_TNEG, 0);
-    float s, ks, pc = fgf__gauss_c(a.tq, &s, &ks);
+    float ks, pc = fgf__gauss_c(a.tq, &ks);
     return fgf__ma(-(a.t * fgf__scale(ks, a.c.far)), pc * m_over_c(a.tq), fgf__side_x(a));
 }
 /* lower degrees than any <= 4-ulp float kernel can have: exp as 1 + v P(v), P of degree 4
@@ -87,16 +89,14 @@ static inline float fast_bare_plus_class(float x)
 #define SOL_H4(t, a0, a1, a2, a3, a4) fmaf(t, fmaf(t, fmaf(t, fmaf(t, a4, a3), a2), a1), a0)
 static inline float fast_min(float x)
 {
-    float t = fabsf(x), s = t * t, e = fmaf(t, t, -s);
-    const float shifter = 0x1.8p23f;
-    float k = fmaf(s, FGF_HLOG2E_HI, shifter), kd = k - shifter;
-    float v = fmaf(kd, FGF_2LN2_HI, s) + fmaf(kd, FGF_2LN2_LO, e);
+    float t = fabsf(x), s = t * t, ks;
+    float v = fgf__reduce(s, fgf__prod_err(t, t, s), &ks); /* the kernels' exact reduction */
     float p = fmaf(v, SOL_H4(v, -0x1.fffff6p-2f, 0x1.fffdc6p-4f, -0x1.555a6ap-6f, 0x1.573a4ap-9f,
                              -0x1.0fa80ep-12f), 1.0f);
     float m = SOL_H4(t, 0x1.fffffbp-42f, 0x1.4b780ap-42f, 0x1.976eb6p-44f, 0x1.9df8e0p-47f,
                      0x1.6498e8p-61f) /
               SOL_H4(t, 1.0f, 0x1.71fde2p+0f, 0x1.b44c20p-1f, 0x1.fcafc8p-3f, 0x1.03e884p-5f);
-    return fmaf(-(t * fgf__scale(k, 0)), p * m, side_x(x));
+    return fmaf(-(t * fgf__scale(ks, 0)), p * m, side_x(x));
 }
 SOL_LOOP(fast_bare, float, fast_bare(xi))
 SOL_LOOP(fast_bare_plus_damped, float, fast_bare_plus_damped(xi))

@@ -19,7 +19,7 @@
  *                  near 0 only the roundings of g, t + g, pc and the quotient remain (until
  *                  session 8, g = P/Q itself passed its ~1.5 units at full weight there, and
  *                  |x| < 1/2 took a path of its own, x/2 + x^2 R(x^2): 12 instructions per 8
- *                  elements more, 1.16-1.22x the time; tools/fit_coefficients.py fast32_mills).
+ *                  elements more, 1.16-1.22x the time; tools/fit_coefficients.py damped_fit).
  *   gelu_grad(x) = base +- ((t0 - t) S) B,  B = p k(t) 2^-K = pc (1 + h(t)), h = k/c - 1 = P/Q
  *                  (FGF_K, (5,5)): the zero at -t0 is factored out, t0_hi - t exact near it
  *                  (Sterbenz), so the result keeps its relative accuracy there;
@@ -133,12 +133,12 @@ FG_INLINE float fgf__scale(float ks, uint32_t far)
 }
 
 /* ---- erf pair -------------------------------------------------------------------------- */
-/* c 2^-K e^{-t^2/2} = 2^-(k+K) pc, and s = fl(t^2): FGF_EXPC carries c = 1/sqrt(2pi) (binary32)
- * and 2^-K in its coefficients, so neither costs an operation */
-FG_INLINE float fgf__gauss_c(float t, float *s, float *ks)
+/* c 2^-K e^{-t^2/2} = 2^-(k+K) pc: FGF_EXPC carries c = 1/sqrt(2pi) (binary32) and 2^-K in its
+ * coefficients, so neither costs an operation */
+FG_INLINE float fgf__gauss_c(float t, float *ks)
 {
-    *s = t * t;
-    float v = fgf__reduce(*s, fgf__prod_err(t, t, *s), ks);
+    float s = t * t;
+    float v = fgf__reduce(s, fgf__prod_err(t, t, s), ks);
     return fgf__ma(v, FGF_EXPC_P(v), FGF_C2K_HI);
 }
 /* A = p m(t) 2^-K = pc/(t + g) and B = p k(t) 2^-K = pc (1 + h), g = 2c + t P/Q (FGF_M), h = P/Q
@@ -180,7 +180,7 @@ FG_INLINE float fg_fast_gelu_f(float x)
 {
 #if FGF_FLOAT_KERNELS
     fgf__arg a = fgf__arg_of(x, FGF_TPOS, FGF_TNEG, 0);
-    float s, ks, pc = fgf__gauss_c(a.tq, &s, &ks);
+    float ks, pc = fgf__gauss_c(a.tq, &ks);
     return fgf__ma(-(a.t * fgf__scale(ks, a.c.far)), fgf__gelu_A(pc, a.tq), fgf__side_x(a));
 #else
     return fg_gelu_f(x);
@@ -190,7 +190,7 @@ FG_INLINE float fg_fast_gelu_grad_f(float x)
 {
 #if FGF_FLOAT_KERNELS
     fgf__arg a = fgf__arg_of(x, FGF_TPOS, FGF_TNEG, 0);
-    float s, ks, pc = fgf__gauss_c(a.tq, &s, &ks);
+    float ks, pc = fgf__gauss_c(a.tq, &ks);
     /* (t0 - t) 2^(k+K), sign-flipped for x >= 0: exact */
     float c = fgf__xor_sign(fgf__t0_minus(a.tq) * fgf__scale(ks, a.c.far), fgf__flip(a));
     return fgf__ma(c, fgf__gelu_grad_B(pc, a.tq), fgf__grad_base(a));
