@@ -18,6 +18,7 @@ so no kernel with that arithmetic can be faster than them.
 from __future__ import annotations
 
 import argparse
+import ast
 import ctypes
 import json
 import os
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 
 import numpy as np
 
@@ -36,10 +38,25 @@ import fastgelu.fast
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.join(HERE, "speed_of_light.c")
 KERNELS = os.path.join(HERE, os.pardir, "src", "fastgelu", "kernels")
-# setup.py's common and per-ISA flags (setup.py: compile_flags, isa_builds)
-FLAGS = ["-O3", "-ffp-contract=off", "-fno-math-errno", "-fopenmp-simd"]
-ISA_FLAGS = {"baseline": [], "avx2": ["-mavx2", "-mfma"],
-             "avx512": ["-mavx512f", "-mavx512dq", "-mavx512vl", "-mavx512bw", "-mavx2", "-mfma"]}
+SETUP = os.path.join(HERE, os.pardir, "setup.py")
+
+
+def setup_flags() -> tuple[list[str], dict[str, list[str]]]:
+    """GCC's flags for the kernels and for each x86-64 ISA build, from setup.py's own
+    kernel_flags() and isa_builds() (setup.py runs setup() when imported: only those
+    functions are taken from it)."""
+    with open(SETUP) as fh:
+        tree = ast.parse(fh.read())
+    wanted = {"is_msvc", "kernel_flags", "isa_builds"}
+    defs = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in wanted]
+    module = ast.Module(defs, type_ignores=[])
+    ns: dict = {}
+    exec(compile(module, SETUP, "exec"), ns)
+    gcc = types.SimpleNamespace(compiler_type="unix")
+    return ns["kernel_flags"](gcc), dict(ns["isa_builds"](gcc, ["x86_64"]))
+
+
+FLAGS, ISA_FLAGS = setup_flags()
 LOOPS = {  # name in the .c -> (dtype, what it is)
     "kernel_exact_f32": ("float32", "exact gelu kernel (<= 1 ulp)"),
     "exact_bare": ("float32", "its bare double arithmetic"),
